@@ -1,0 +1,17 @@
+"""The SearchEngine contract, its two implementations, and the one function that builds the configured engine."""
+from __future__ import annotations
+
+from app.config import Settings
+from app.search.contract import (EngineUnavailable, Hit, IndexBuilder, MatchQuery, SearchEngine,
+                                 SearchResult)
+
+__all__ = ["EngineUnavailable", "Hit", "IndexBuilder", "MatchQuery", "SearchEngine", "SearchResult",
+           "build_engine"]
+
+
+def build_engine(settings: Settings) -> SearchEngine:
+    """The engine named by SEARCH_ENGINE; every caller (app, indexers, scripts) gets its engine here."""
+    if settings.search_engine == "embedded":
+        from app.search.embedded import EmbeddedEngine
+        return EmbeddedEngine(settings.index_dir)
+    raise NotImplementedError(f"SEARCH_ENGINE={settings.search_engine} is not available yet")

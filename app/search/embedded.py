@@ -1,0 +1,609 @@
+"""The embedded search engine: one SQLite file per index generation, a (ROME code, cell) B-tree, FTS5 for text."""
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import os
+import re
+import sqlite3
+import threading
+import time
+import unicodedata
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from app.search.contract import KINDS, EngineUnavailable, Hit, MatchQuery, SearchResult
+from app.search.geo import EARTH_RADIUS_KM, lat_span, lon_half_width
+
+log = logging.getLogger(__name__)
+
+#: Side of a grid cell in degrees. 0.1° (≈11 km north-south) keeps the scan of a 10 km circle to a
+#: few cells while a 100 km circle needs only ~19 range scans per ROME code (one per cell row).
+CELL_DEG = 0.1
+N_COLS = 3600  # 360° / CELL_DEG
+CONTRACT_BITS = {"apprentissage": 1, "professionnalisation": 2}
+BATCH = 5000  # documents per executemany: large enough to amortise, small enough to bound memory
+
+SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE docs(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, codes TEXT NOT NULL, cell INTEGER NOT NULL,
+                  body BLOB NOT NULL);
+CREATE TEMP TABLE stage(rid INTEGER, rome TEXT, cell INTEGER, lat REAL, lon REAL, cos_lat REAL, score REAL,
+                        diploma INTEGER, contracts INTEGER, source TEXT, published TEXT, expires TEXT, apps INTEGER);
+CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+"""
+
+# The posting table is the whole geo + job index: rows sorted by (ROME code, cell), each carrying the
+# fields filters and ranking need, so a query never touches `docs` until it fetches the page.
+POST_TABLE = """
+CREATE TABLE post(rome TEXT NOT NULL, cell INTEGER NOT NULL, id TEXT NOT NULL, rid INTEGER NOT NULL,
+                  lat REAL NOT NULL, lon REAL NOT NULL, cos_lat REAL NOT NULL, score REAL NOT NULL,
+                  diploma INTEGER, contracts INTEGER NOT NULL, source TEXT NOT NULL, published TEXT,
+                  expires TEXT, apps INTEGER NOT NULL, PRIMARY KEY (rome, cell, id)) WITHOUT ROWID
+"""
+POST_COLUMNS = "rome, cell, id, rid, lat, lon, cos_lat, score, diploma, contracts, source, published, expires, apps"
+
+# Haversine written operation for operation like app.search.geo.distance_km, so that the engine and
+# a Python brute-force scan compute bit-identical distances. Parameters :p1 (query latitude in
+# radians), :cp1 (its cosine), :lon0 (query longitude in degrees).
+DISTANCE_SQL = (
+    "(2 * 6371.0088 * asin(min(1.0, sqrt("
+    "sin((radians(lat) - :p1) / 2) * sin((radians(lat) - :p1) / 2)"
+    " + :cp1 * cos_lat * sin(radians(lon - :lon0) / 2) * sin(radians(lon - :lon0) / 2)))))"
+)
+assert abs(EARTH_RADIUS_KM - 6371.0088) < 1e-12, "DISTANCE_SQL hard-codes the earth radius"
+
+
+def cell_of(lat: float, lon: float) -> int:
+    """Grid cell of a point: rows of latitude, columns of longitude, row-major so a row is one range."""
+    row = min(int((lat + 90.0) / CELL_DEG), int(180 / CELL_DEG) - 1)
+    col = min(int((lon + 180.0) / CELL_DEG), N_COLS - 1)
+    return row * N_COLS + col
+
+
+def cell_ranges(lat: float, lon: float, radius_km: float) -> list[tuple[int, int, float, float, float, float]]:
+    """(first cell, last cell, lat min, lat max, lon min, lon max) ranges covering the circle.
+
+    One range per cell row (two where the circle crosses the antimeridian); the bounds let SQLite
+    drop most points outside the circle before computing any distance.
+    """
+    dlat = lat_span(radius_km)
+    lat_lo, lat_hi = max(-90.0, lat - dlat), min(90.0, lat + dlat)
+    half = lon_half_width(lat, radius_km, lat)
+    if lat_lo <= -90.0 or lat_hi >= 90.0:
+        half = 180.0
+    if half >= 180.0:
+        spans = [(-180.0, 180.0)]
+    else:
+        lo, hi = lon - half, lon + half
+        if lo < -180.0:
+            spans = [(lo + 360.0, 180.0), (-180.0, hi)]
+        elif hi > 180.0:
+            spans = [(lo, 180.0), (-180.0, hi - 360.0)]
+        else:
+            spans = [(lo, hi)]
+    row_lo = int((lat_lo + 90.0) / CELL_DEG)
+    row_hi = min(int((lat_hi + 90.0) / CELL_DEG), int(180 / CELL_DEG) - 1)
+    ranges = []
+    for row in range(row_lo, row_hi + 1):
+        for span_lo, span_hi in spans:
+            col_lo = max(0, int((span_lo + 180.0) / CELL_DEG))
+            col_hi = min(N_COLS - 1, int((span_hi + 180.0) / CELL_DEG))
+            ranges.append((row * N_COLS + col_lo, row * N_COLS + col_hi, lat_lo, lat_hi, span_lo, span_hi))
+    return ranges
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 expression matching any word of `text` (accents folded, each word as a prefix)."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    words = [w for w in re.split(r"[^a-z0-9]+", folded) if len(w) > 1][:20]
+    return " OR ".join(f'"{w}"*' for w in words)
+
+
+def _day(value: str | None) -> str | None:
+    """The YYYY-MM-DD prefix of an ISO date or datetime, which sorts and compares as text."""
+    return value[:10] if value else None
+
+
+def _contract_bits(types: Iterable[str]) -> int:
+    return sum(CONTRACT_BITS.get(t, 0) for t in set(types))
+
+
+def _posting_rows(doc: dict[str, Any], rid: int) -> list[tuple[Any, ...]]:
+    """Rows of `stage`/`post` for one document: one per ROME index code."""
+    lat = float(doc["location"]["lat"])
+    lon = float(doc["location"]["lon"])
+    cell = cell_of(lat, lon)
+    cos_lat = math.cos(math.radians(lat))
+    scores = doc.get("rome_scores") or {}
+    codes = dict.fromkeys(doc.get("rome_index_codes") or doc.get("romes") or [])
+    shared = (cell, lat, lon, cos_lat)
+    diploma = doc.get("diploma_level")
+    contracts = _contract_bits(doc.get("contract_types") or [])
+    source = doc.get("source") or ""
+    published = doc.get("published_at")
+    expires = _day(doc.get("expires_at"))
+    apps = int(doc.get("application_count") or 0)
+    return [(rid, code, *shared, float(scores.get(code, 0.0)), diploma, contracts, source, published, expires, apps)
+            for code in codes]
+
+
+class _Generation:
+    """Paths of the published generation of one kind, read from its CURRENT pointer file."""
+
+    def __init__(self, root: Path, kind: str) -> None:
+        self.dir = root / kind
+        self.pointer = self.dir / "CURRENT"
+
+    def current(self) -> tuple[Path | None, int]:
+        """(published file, pointer inode): the inode changes on every atomic swap."""
+        try:
+            stat = os.stat(self.pointer)
+            name = self.pointer.read_text().strip()
+        except FileNotFoundError:
+            return None, 0
+        return self.dir / name, stat.st_ino
+
+
+class EmbeddedBuilder:
+    """A generation file being filled; readers do not see it until `publish()` moves the pointer."""
+
+    def __init__(self, engine: "EmbeddedEngine", kind: str) -> None:
+        self.engine = engine
+        self.kind = kind
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        self.generation = f"{stamp}-{os.getpid()}"
+        self.dir = engine.root / kind
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / f"{self.generation}.building"
+        self.conn = sqlite3.connect(self.path, isolation_level=None)
+        # A half-built file is thrown away on failure, so durability during the build buys nothing.
+        self.conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-200000;"
+                                "PRAGMA temp_store=FILE;")
+        self.conn.executescript(SCHEMA)
+        self.conn.execute("BEGIN")
+        self.count = 0
+        self._next_rid = 1
+        self._closed = False
+
+    def add(self, documents: Iterable[dict[str, Any]]) -> int:
+        """Add documents in batches of BATCH; a later document with the same id replaces the earlier."""
+        added = 0
+        batch: list[dict[str, Any]] = []
+        for doc in documents:
+            batch.append(doc)
+            if len(batch) >= BATCH:
+                added += self._add_batch(batch)
+                batch = []
+        if batch:
+            added += self._add_batch(batch)
+        return added
+
+    def _add_batch(self, batch: list[dict[str, Any]]) -> int:
+        docs, stage, fts = [], [], []
+        for doc in batch:
+            rid = self._next_rid
+            self._next_rid += 1
+            rows = _posting_rows(doc, rid)
+            codes = " ".join(r[1] for r in rows)
+            docs.append((rid, str(doc["id"]), codes, rows[0][2] if rows else cell_of(
+                doc["location"]["lat"], doc["location"]["lon"]), orjson.dumps(doc)))
+            stage.extend(rows)
+            fts.append((rid, doc.get("search_text") or doc.get("title") or ""))
+        cur = self.conn.executemany("INSERT OR IGNORE INTO docs(rid, id, codes, cell, body) VALUES (?,?,?,?,?)", docs)
+        if cur.rowcount != len(docs):
+            self._replace_duplicates(docs)
+        self.conn.executemany("INSERT INTO stage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", stage)
+        self.conn.executemany("INSERT INTO fts(rowid, text) VALUES (?,?)", fts)
+        self.count += len(batch)
+        return len(batch)
+
+    def _replace_duplicates(self, docs: list[tuple[Any, ...]]) -> None:
+        # Rare path: an id seen before in this build. The newest document wins; stale stage rows
+        # are dropped by the join in _finish, stale text rows here.
+        for rid, doc_id, codes, cell, body in docs:
+            old = self.conn.execute("SELECT rid FROM docs WHERE id = ?", (doc_id,)).fetchone()
+            if old and old[0] != rid:
+                self.conn.execute("DELETE FROM docs WHERE rid = ?", (old[0],))
+                self.conn.execute("DELETE FROM fts WHERE rowid = ?", (old[0],))
+                self.conn.execute("INSERT INTO docs(rid, id, codes, cell, body) VALUES (?,?,?,?,?)",
+                                  (rid, doc_id, codes, cell, body))
+
+    def _finish(self) -> None:
+        """Sort the postings into the B-tree, drop staging, checkpoint and switch to WAL for live updates."""
+        self.conn.execute(POST_TABLE)
+        self.conn.execute(
+            f"INSERT INTO post({POST_COLUMNS}) SELECT s.rome, s.cell, d.id, s.rid, s.lat, s.lon, s.cos_lat, s.score,"
+            " s.diploma, s.contracts, s.source, s.published, s.expires, s.apps"
+            " FROM stage s JOIN docs d ON d.rid = s.rid ORDER BY s.rome, s.cell, d.id")
+        self.conn.execute("DROP TABLE temp.stage")
+        count = self.conn.execute("SELECT count(*) FROM docs").fetchone()[0]
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+            ("kind", self.kind), ("generation", self.generation), ("documents", str(count)),
+            ("published_at", now)])
+        self.conn.execute("COMMIT")
+        self.conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")
+        self.conn.execute("ANALYZE")
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.close()
+
+    def publish(self) -> None:
+        """Finish the file, rename it, then swap the CURRENT pointer atomically (os.replace)."""
+        if self._closed:
+            raise RuntimeError("generation already published or discarded")
+        self._finish()
+        self._closed = True
+        final = self.dir / f"{self.generation}.sqlite"
+        os.replace(self.path, final)
+        tmp = self.dir / f"CURRENT.{self.generation}"
+        tmp.write_text(final.name + "\n")
+        os.replace(tmp, self.dir / "CURRENT")
+        self.engine._drop_old_generations(self.kind)
+        log.info("published %s generation %s", self.kind, self.generation)
+
+    def discard(self) -> None:
+        """Delete the partial file; the published generation keeps serving."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.conn.close()
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def __enter__(self) -> "EmbeddedBuilder":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.publish()
+        else:
+            self.discard()
+
+
+class EmbeddedEngine:
+    """SearchEngine on SQLite files under `root/<kind>/`; safe for many reader threads and processes."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+
+    # ----- connections -------------------------------------------------------------------------
+    def _conn(self, kind: str) -> sqlite3.Connection | None:
+        """This thread's connection to the published generation of `kind`, reopened after a swap."""
+        cache: dict[str, tuple[int, sqlite3.Connection]] = self._local.__dict__.setdefault("conns", {})
+        path, inode = _Generation(self.root, kind).current()
+        cached = cache.get(kind)
+        if cached and cached[0] == inode and path is not None:
+            return cached[1]
+        if cached:
+            cached[1].close()
+            del cache[kind]
+        if path is None:
+            return None
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None,
+                                   check_same_thread=True)
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("PRAGMA cache_size=-64000")
+        except sqlite3.Error as exc:
+            raise EngineUnavailable(f"cannot open index {path}: {exc}") from exc
+        cache[kind] = (inode, conn)
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connections."""
+        for _, conn in self._local.__dict__.pop("conns", {}).values():
+            conn.close()
+
+    # ----- writes ------------------------------------------------------------------------------
+    def new_generation(self, kind: str) -> EmbeddedBuilder:
+        """Start a new generation of `kind` (after removing half-built files of dead builders)."""
+        self._check_kind(kind)
+        self._drop_dead_builds(kind)
+        return EmbeddedBuilder(self, kind)
+
+    def upsert(self, kind: str, documents: Iterable[dict[str, Any]]) -> int:
+        """Add or replace documents in the published generation, in one transaction."""
+        conn = self._require(kind)
+        docs = list(documents)
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._delete_ids(conn, [str(d["id"]) for d in docs])
+                next_rid = conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM docs").fetchone()[0]
+                for offset, doc in enumerate(docs):
+                    rid = next_rid + offset
+                    rows = _posting_rows(doc, rid)
+                    conn.execute("INSERT INTO docs(rid, id, codes, cell, body) VALUES (?,?,?,?,?)",
+                                 (rid, str(doc["id"]), " ".join(r[1] for r in rows),
+                                  cell_of(doc["location"]["lat"], doc["location"]["lon"]), orjson.dumps(doc)))
+                    conn.executemany(f"INSERT INTO post({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                                     [(r[1], r[2], str(doc["id"]), *r[:1], *r[3:]) for r in rows])
+                    conn.execute("INSERT INTO fts(rowid, text) VALUES (?, ?)",
+                                 (rid, doc.get("search_text") or doc.get("title") or ""))
+                self._bump_count(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return len(docs)
+
+    def delete(self, kind: str, ids: Iterable[str]) -> int:
+        """Delete documents by id from the published generation."""
+        conn = self._require(kind)
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                removed = self._delete_ids(conn, [str(i) for i in ids])
+                self._bump_count(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return removed
+
+    @staticmethod
+    def _delete_ids(conn: sqlite3.Connection, ids: list[str]) -> int:
+        removed = 0
+        for doc_id in ids:
+            row = conn.execute("SELECT rid, codes, cell FROM docs WHERE id = ?", (doc_id,)).fetchone()
+            if row is None:
+                continue
+            rid, codes, cell = row
+            conn.executemany("DELETE FROM post WHERE rome = ? AND cell = ? AND id = ?",
+                             [(code, cell, doc_id) for code in codes.split()])
+            conn.execute("DELETE FROM fts WHERE rowid = ?", (rid,))
+            conn.execute("DELETE FROM docs WHERE rid = ?", (rid,))
+            removed += 1
+        return removed
+
+    @staticmethod
+    def _bump_count(conn: sqlite3.Connection) -> None:
+        count = conn.execute("SELECT count(*) FROM docs").fetchone()[0]
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'documents'", (str(count),))
+
+    # ----- reads -------------------------------------------------------------------------------
+    def search(self, query: MatchQuery) -> SearchResult:
+        """One page of candidates by distance (then kind order, then id) over the asked kinds."""
+        limit = None if query.page_size is None else query.page * query.page_size
+        per_kind: list[list[Hit]] = []
+        totals: dict[str, int] = {}
+        generations: dict[str, str] = {}
+        for kind in query.kinds:
+            conn = self._conn(kind)
+            if conn is None:
+                totals[kind] = 0
+                continue
+            generations[kind] = self._meta(conn, "generation")
+            hits, total = self._search_kind(conn, kind, query, limit)
+            per_kind.append(hits)
+            totals[kind] = total
+        merged = list(heapq.merge(*per_kind, key=_distance_key))
+        if query.page_size is None:
+            page = merged
+        else:
+            start = (query.page - 1) * query.page_size
+            page = merged[start:start + query.page_size]
+        if query.text:
+            page = self._with_text_scores(page, query.text)
+        return SearchResult(hits=page, totals=totals, generation=generations)
+
+    def iter_candidates(self, query: MatchQuery) -> Iterator[Hit]:
+        """Every candidate of every asked kind (no order promised), with text scores when asked."""
+        for kind in query.kinds:
+            conn = self._conn(kind)
+            if conn is None:
+                continue
+            sql, params = self._candidate_sql(query)
+            hits = [_hit(kind, row) for row in conn.execute(sql, params)]
+            if query.text:
+                hits = self._with_text_scores(hits, query.text)
+            yield from hits
+
+    def _search_kind(self, conn: sqlite3.Connection, kind: str, query: MatchQuery,
+                     limit: int | None) -> tuple[list[Hit], int]:
+        sql, params = self._candidate_sql(query)
+        order = "dist, id" if query.located else "id"
+        page_sql = f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY {order}"
+        if limit is not None:
+            page_sql += f" LIMIT {int(limit)}"
+        rows = conn.execute(page_sql, params).fetchall()
+        if rows:
+            return [_hit(kind, row) for row in rows], rows[0][-1]
+        return [], 0
+
+    def _candidate_sql(self, query: MatchQuery) -> tuple[str, dict[str, Any]]:
+        """A statement yielding one row per distinct candidate id: the union of per-(code, cell row) scans."""
+        params: dict[str, Any] = {}
+        filters = self._filters(query, params)
+        romes = list(dict.fromkeys(query.romes))
+        parts = []
+        if query.located:
+            p1 = math.radians(query.latitude)  # type: ignore[arg-type]
+            params.update(p1=p1, cp1=math.cos(p1), lon0=query.longitude, radius=query.radius_km)
+            ranges = cell_ranges(query.latitude, query.longitude, query.radius_km)  # type: ignore[arg-type]
+            for i, code in enumerate(romes):
+                params[f"r{i}"] = code
+                for j, (c_lo, c_hi, la_lo, la_hi, lo_lo, lo_hi) in enumerate(ranges):
+                    key = f"{i}_{j}"
+                    params.update({f"c0_{key}": c_lo, f"c1_{key}": c_hi, f"a0_{key}": la_lo, f"a1_{key}": la_hi,
+                                   f"o0_{key}": lo_lo, f"o1_{key}": lo_hi})
+                    parts.append(
+                        f"SELECT id, source, lat, lon, cos_lat, score, diploma, contracts, published, expires, apps"
+                        f" FROM post WHERE rome = :r{i} AND cell BETWEEN :c0_{key} AND :c1_{key}"
+                        f" AND lat BETWEEN :a0_{key} AND :a1_{key} AND lon BETWEEN :o0_{key} AND :o1_{key}{filters}")
+            union = " UNION ALL ".join(parts)
+            inner = f"SELECT *, {DISTANCE_SQL} AS dist FROM ({union}) WHERE dist <= :radius"
+        else:
+            for i, code in enumerate(romes):
+                params[f"r{i}"] = code
+                parts.append(f"SELECT id, source, lat, lon, cos_lat, score, diploma, contracts, published, expires,"
+                             f" apps FROM post WHERE rome = :r{i}{filters}")
+            inner = f"SELECT *, NULL AS dist FROM ({' UNION ALL '.join(parts)})"
+        if len(romes) > 1:
+            # A document indexed under several asked codes is one candidate with its best score.
+            sql = (f"SELECT id, source, lat, lon, max(score) AS score, diploma, contracts, published, expires, apps,"
+                   f" dist FROM ({inner}) GROUP BY id")
+        else:
+            sql = (f"SELECT id, source, lat, lon, score, diploma, contracts, published, expires, apps, dist"
+                   f" FROM ({inner})")
+        return sql, params
+
+    @staticmethod
+    def _filters(query: MatchQuery, params: dict[str, Any]) -> str:
+        clauses = []
+        if query.diploma_level is not None:
+            params["diploma"] = query.diploma_level
+            clauses.append("(diploma IS NULL OR diploma = :diploma)")
+        if query.contract_types:
+            params["contracts"] = _contract_bits(query.contract_types)
+            clauses.append("(contracts & :contracts) != 0")
+        if query.sources:
+            names = []
+            for i, source in enumerate(dict.fromkeys(query.sources)):
+                params[f"s{i}"] = source
+                names.append(f":s{i}")
+            clauses.append(f"source IN ({', '.join(names)})")
+        if not query.include_expired:
+            params["today"] = date.today().isoformat()
+            clauses.append("(expires IS NULL OR expires >= :today)")
+        return "".join(f" AND {c}" for c in clauses)
+
+    def _with_text_scores(self, hits: list[Hit], text: str) -> list[Hit]:
+        """Hits with `text_score` = FTS5 relevance (-bm25, higher is better), 0 when the text does not match."""
+        expression = fts_query(text)
+        if not expression or not hits:
+            return hits
+        scores: dict[tuple[str, str], float] = {}
+        by_kind: dict[str, list[str]] = {}
+        for hit in hits:
+            by_kind.setdefault(hit.kind, []).append(hit.id)
+        for kind, ids in by_kind.items():
+            conn = self._conn(kind)
+            if conn is None:
+                continue
+            rows = conn.execute(
+                "SELECT d.id, -bm25(fts) FROM fts JOIN docs d ON d.rid = fts.rowid"
+                " WHERE fts MATCH ? AND fts.rowid IN (SELECT rid FROM docs WHERE id IN (SELECT value FROM json_each(?)))",
+                (expression, orjson.dumps(ids).decode())).fetchall()
+            scores.update({(kind, doc_id): score for doc_id, score in rows})
+        return [_replace_text_score(h, scores.get((h.kind, h.id), 0.0)) for h in hits]
+
+    def get_many(self, kind: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Documents by id from the published generation of `kind`."""
+        self._check_kind(kind)
+        conn = self._conn(kind)
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        if conn is None or not wanted:
+            return {}
+        rows = conn.execute("SELECT id, body FROM docs WHERE id IN (SELECT value FROM json_each(?))",
+                            (orjson.dumps(wanted).decode(),)).fetchall()
+        return {doc_id: orjson.loads(body) for doc_id, body in rows}
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Per kind: published generation, documents and publication time (None when nothing is published)."""
+        out: dict[str, dict[str, Any]] = {}
+        for kind in KINDS:
+            conn = self._conn(kind)
+            if conn is None:
+                out[kind] = {"generation": None, "documents": 0, "published_at": None}
+                continue
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            out[kind] = {"generation": meta.get("generation"), "documents": int(meta.get("documents", 0)),
+                         "published_at": meta.get("published_at")}
+        return out
+
+    def health(self) -> bool:
+        """True when the index directory is readable and every published generation opens."""
+        try:
+            for kind in KINDS:
+                conn = self._conn(kind)
+                if conn is not None:
+                    conn.execute("SELECT 1 FROM meta LIMIT 1").fetchone()
+            return True
+        except (sqlite3.Error, EngineUnavailable, OSError):
+            return False
+
+    # ----- housekeeping ------------------------------------------------------------------------
+    def _require(self, kind: str) -> sqlite3.Connection:
+        self._check_kind(kind)
+        conn = self._conn(kind)
+        if conn is None:
+            raise EngineUnavailable(f"no published {kind} index")
+        return conn
+
+    @staticmethod
+    def _check_kind(kind: str) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}")
+
+    @staticmethod
+    def _meta(conn: sqlite3.Connection, key: str) -> str:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else ""
+
+    def _drop_old_generations(self, kind: str) -> None:
+        """Keep the published generation and the one before (readers may still hold it); delete the rest."""
+        folder = self.root / kind
+        current, _ = _Generation(self.root, kind).current()
+        files = sorted(folder.glob("*.sqlite"))
+        keep = {current.name if current else ""}
+        older = [f for f in files if current is None or f.name < current.name]
+        if older:
+            keep.add(older[-1].name)
+        for path in files:
+            if path.name not in keep:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def _drop_dead_builds(self, kind: str) -> None:
+        """Delete half-built files whose builder process no longer exists (a crash mid-build)."""
+        folder = self.root / kind
+        if not folder.is_dir():
+            return
+        for path in folder.glob("*.building"):
+            pid = int(path.stem.rsplit("-", 1)[-1]) if path.stem.rsplit("-", 1)[-1].isdigit() else 0
+            if pid and pid != os.getpid() and _alive(pid):
+                continue
+            if pid == os.getpid() and time.time() - path.stat().st_mtime < 24 * 3600:
+                continue  # another builder of this same process may be running
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_CONTRACT_NAMES = {bits: tuple(name for name, bit in CONTRACT_BITS.items() if bits & bit) for bits in range(4)}
+
+
+def _hit(kind: str, row: tuple[Any, ...]) -> Hit:
+    doc_id, source, lat, lon, score, diploma, contracts, published, expires, apps, dist = row[:11]
+    return Hit(kind, doc_id, source, dist, lat, lon, score, diploma, _CONTRACT_NAMES[contracts & 3], published,
+               expires, apps)
+
+
+def _replace_text_score(hit: Hit, text_score: float) -> Hit:
+    return Hit(hit.kind, hit.id, hit.source, hit.distance_km, hit.latitude, hit.longitude, hit.rome_score,
+               hit.diploma_level, hit.contract_types, hit.published_at, hit.expires_at, hit.application_count,
+               text_score)
+
+
+def _distance_key(hit: Hit) -> tuple[float, int, str]:
+    return (hit.distance_km if hit.distance_km is not None else 0.0, KINDS.index(hit.kind), hit.id)
