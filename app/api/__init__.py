@@ -1,0 +1,1 @@
+"""HTTP blueprints: each handler validates with a schema, calls one service, returns JSON."""

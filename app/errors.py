@@ -1,0 +1,88 @@
+"""One JSON error shape for every error: {"error": {"code", "message", "details"}}."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from app.search.contract import EngineUnavailable
+
+log = logging.getLogger(__name__)
+
+# French messages shown to API users for the HTTP errors Flask raises by itself.
+HTTP_MESSAGES = {
+    400: "Requête invalide.",
+    404: "Ressource introuvable.",
+    405: "Méthode non autorisée pour cette adresse.",
+    410: "Cette ressource n'est plus disponible.",
+    413: "Requête trop volumineuse.",
+    429: "Trop de requêtes : réessayez dans quelques instants.",
+    500: "Erreur interne du service.",
+    503: "Service momentanément indisponible.",
+}
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 410: "gone",
+              413: "payload_too_large", 429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
+
+
+class ApiError(Exception):
+    """An error the API reports to its caller with a status, a stable code and a French message."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body of the error."""
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+def invalid_parameters(messages: dict[str, Any]) -> ApiError:
+    """A 400 listing every invalid parameter at once."""
+    return ApiError(400, "invalid_parameters", "Paramètres invalides.", messages)
+
+
+def _response(error: ApiError):
+    response = jsonify(error.to_dict())
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+def _allow_header(error: HTTPException) -> dict[str, str] | None:
+    """The Allow header of a 405, which tells the caller which methods the path takes."""
+    allow = error.get_response().headers.get("Allow") if error.code == 405 else None
+    return {"Allow": allow} if allow else None
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Route every exception to the JSON error shape; no stack trace ever reaches a caller."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(error: ApiError):
+        return _response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        return _response(ApiError(status, HTTP_CODES.get(status, "http_error"),
+                                  HTTP_MESSAGES.get(status, error.description or ""), None,
+                                  _allow_header(error)))
+
+    @app.errorhandler(EngineUnavailable)
+    def _engine_down(error: EngineUnavailable):
+        log.error("search engine unavailable: %s", error)
+        return _response(ApiError(503, "engine_unavailable",
+                                  "Le moteur de recherche est momentanément indisponible.", None,
+                                  {"Retry-After": "30"}))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error")
+        return _response(ApiError(500, "internal_error", HTTP_MESSAGES[500]))

@@ -1,0 +1,23 @@
+"""Accessors for what the app factory attaches to the Flask app: settings, referentials, engine."""
+from __future__ import annotations
+
+from flask import current_app
+
+from app.config import Settings
+from app.referentials import Referentials
+from app.search.contract import SearchEngine
+
+
+def get_settings() -> Settings:
+    """Settings of the running app."""
+    return current_app.extensions["lba.settings"]
+
+
+def get_refs() -> Referentials:
+    """Reference data of the running app."""
+    return current_app.extensions["lba.refs"]
+
+
+def get_engine() -> SearchEngine:
+    """Search engine of the running app."""
+    return current_app.extensions["lba.engine"]

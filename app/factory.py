@@ -1,0 +1,31 @@
+"""The one app factory: settings, reference data, engine, blueprints and error handlers."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from app.config import Settings
+from app.errors import register_error_handlers
+from app.referentials import get_referentials
+from app.search import build_engine
+from app.search.contract import SearchEngine
+
+
+def create_app(settings: Settings | None = None, engine: SearchEngine | None = None) -> Flask:
+    """Build the Flask app; tests pass their own settings or engine, production reads the environment."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = Flask(__name__)
+    app.json.ensure_ascii = False  # French labels stay readable in responses
+    app.json.sort_keys = False
+    app.extensions["lba.settings"] = settings
+    app.extensions["lba.refs"] = get_referentials(settings.data_dir)
+    app.extensions["lba.engine"] = engine or build_engine(settings)
+
+    from app.api.health import bp as health_bp
+    from app.api.match import bp as match_bp
+    app.register_blueprint(health_bp)
+    app.register_blueprint(match_bp)
+    register_error_handlers(app)
+    return app

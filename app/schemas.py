@@ -1,0 +1,108 @@
+"""Marshmallow schemas of the API's query parameters, with French error messages."""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+ROME_RE = re.compile(r"^[A-Na-n]\d{4}$")
+INSEE_RE = r"^(\d{5}|2[ABab]\d{3})$"
+MAX_ROMES = 20
+KIND_NAMES = {"formations": "formation", "offers": "offer", "companies": "company"}
+
+REQUIRED = "Paramètre obligatoire."
+NUMBER = {"required": REQUIRED, "invalid": "Doit être un nombre.", "null": REQUIRED}
+INTEGER = {"required": REQUIRED, "invalid": "Doit être un nombre entier.", "null": REQUIRED}
+STRING = {"required": REQUIRED, "invalid": "Doit être une chaîne de caractères.", "null": REQUIRED}
+
+
+class FiniteFloat(fields.Float):
+    """A float that refuses NaN and infinities with a French message."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_nan=False, error_messages={**NUMBER, "special": "Doit être un nombre fini."},
+                         **kwargs)
+
+
+class CommaList(fields.Field):
+    """A comma-separated list in one query parameter ("D1102,M1805"); empty items are ignored."""
+
+    default_error_messages = {"invalid": "Doit être une liste séparée par des virgules.", "required": REQUIRED}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _validate_romes(codes: list[str]) -> None:
+    if not codes:
+        raise ValidationError("Indiquez au moins un code ROME.")
+    if len(codes) > MAX_ROMES:
+        raise ValidationError(f"Au plus {MAX_ROMES} codes ROME.")
+    bad = [c for c in codes if not ROME_RE.match(c)]
+    if bad:
+        raise ValidationError(f"Codes ROME mal formés (une lettre et 4 chiffres, ex. D1102) : {', '.join(bad)}.")
+
+
+def _validate_kinds(kinds: list[str]) -> None:
+    bad = [k for k in kinds if k not in KIND_NAMES]
+    if bad or not kinds:
+        raise ValidationError(f"Valeurs possibles : {', '.join(KIND_NAMES)}.")
+
+
+class MatchRequestSchema(Schema):
+    """Query parameters of GET /api/v1/match."""
+
+    class Meta:
+        unknown = EXCLUDE  # partners send extra parameters such as `caller`; they are not errors
+
+    romes = CommaList(validate=_validate_romes)
+    q = fields.String(validate=validate.Length(min=1, max=200, error="Entre {min} et {max} caractères."),
+                      error_messages=STRING)
+    latitude = FiniteFloat(validate=validate.Range(-90, 90, error="Doit être compris entre {min} et {max}."))
+    longitude = FiniteFloat(validate=validate.Range(-180, 180, error="Doit être compris entre {min} et {max}."))
+    insee = fields.String(validate=validate.Regexp(INSEE_RE, error="Code INSEE à 5 caractères (ex. 69123, 2A004)."),
+                          error_messages=STRING)
+    postcode = fields.String(validate=validate.Regexp(r"^\d{5}$", error="Code postal à 5 chiffres."),
+                             error_messages=STRING)
+    radius = FiniteFloat(load_default=30.0, validate=validate.Range(1, 200, error="Doit être compris entre "
+                                                                                     "{min} et {max} km."))
+    diploma = fields.Integer(validate=validate.Range(3, 7, error="Niveau de diplôme entre {min} et {max}."),
+                             error_messages=INTEGER, strict=False)
+    contract = fields.String(validate=validate.OneOf(["apprentissage", "professionnalisation"],
+                                                     error="Valeurs possibles : {choices}."),
+                             error_messages=STRING)
+    kinds = CommaList(load_default=lambda: list(KIND_NAMES), validate=_validate_kinds)
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 500, error="Entre {min} et {max}."),
+                          error_messages=INTEGER)
+    page_size = fields.Integer(load_default=20, validate=validate.Range(1, 100, error="Entre {min} et {max}."),
+                               error_messages=INTEGER)
+
+    @validates_schema
+    def _check_combinations(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        if "romes" not in data and "q" not in data:
+            errors["romes"] = ["Indiquez des codes ROME (romes) ou un métier (q)."]
+        if ("latitude" in data) != ("longitude" in data):
+            missing = "longitude" if "latitude" in data else "latitude"
+            errors[missing] = ["latitude et longitude vont ensemble."]
+        places = [name for name in ("latitude", "insee", "postcode") if name in data]
+        if len(places) > 1:
+            errors["place"] = ["Un seul lieu : latitude+longitude, insee ou postcode."]
+        if errors:
+            raise ValidationError(errors)
+
+    def load_args(self, args: Any) -> dict[str, Any]:
+        """Load a request's query string, upper-casing codes; raises ValidationError with every problem."""
+        data = self.load({key: args.get(key) for key in args})
+        if "romes" in data:
+            data["romes"] = [code.upper() for code in data["romes"]]
+        if "insee" in data:
+            data["insee"] = data["insee"].upper()
+        if "latitude" in data and not (math.isfinite(data["latitude"]) and math.isfinite(data["longitude"])):
+            raise ValidationError({"latitude": ["Doit être un nombre fini."]})
+        data["kinds"] = [KIND_NAMES[k] for k in dict.fromkeys(data["kinds"])]
+        return data

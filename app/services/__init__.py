@@ -1,0 +1,1 @@
+"""Services between the HTTP handlers and the engine: match, places."""

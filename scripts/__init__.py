@@ -1,0 +1,1 @@
+"""Command-line entry points, the demo-data generator, benchmarks and the engine launcher."""

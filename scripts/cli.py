@@ -1,0 +1,190 @@
+"""The `lba` command: generate demo data, index it, run a match from the shell, serve the API."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from app.config import ConfigError, Settings
+from app.referentials import ReferenceDataError, get_referentials
+from app.search import build_engine
+from app.search.contract import KINDS, MatchQuery
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _refs(settings: Settings):
+    try:
+        return get_referentials(settings.data_dir)
+    except ReferenceDataError as exc:
+        raise click.ClickException(f"reference data: {exc}") from None
+
+
+def _demo_dir(settings: Settings, scale: str) -> Path:
+    return Path(settings.demo_dir) / scale
+
+
+@click.group()
+def main() -> None:
+    """Apprenticeship matching service: data, indexes and the API."""
+
+
+@main.command("demo")
+@click.option("--scale", type=click.Choice(["small", "national"]), default=None,
+              help="Demo size (default: DEMO_SCALE).")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--force", is_flag=True, help="Regenerate even when the files exist.")
+def demo_command(scale: str | None, seed: int, force: bool) -> None:
+    """Generate demo source files (France Travail offers, catalogue, predicted recruiters)."""
+    settings = _settings()
+    ensure_demo(settings, scale or settings.demo_scale, seed, force)
+
+
+def ensure_demo(settings: Settings, scale: str, seed: int = 42, force: bool = False) -> Path:
+    """The demo directory for `scale`, generated unless a matching manifest is already there."""
+    from scripts.demo_data import generate
+
+    out = _demo_dir(settings, scale)
+    manifest = out / "manifest.json"
+    if not force and manifest.is_file():
+        meta = json.loads(manifest.read_text())
+        if meta.get("scale") == scale and meta.get("seed") == seed:
+            click.echo(f"demo data already in {out}")
+            return out
+    started = time.perf_counter()
+    counts = generate(_refs(settings), out, scale, seed=seed, progress=True)
+    click.echo(f"demo data written to {out} in {time.perf_counter() - started:.1f} s: "
+               f"{json.dumps(counts.get('counts', counts), ensure_ascii=False)}")
+    return out
+
+
+@main.group("index")
+def index_group() -> None:
+    """Build index generations."""
+
+
+@index_group.command("demo")
+@click.option("--scale", type=click.Choice(["small", "national"]), default=None)
+@click.option("--if-changed", is_flag=True, help="Skip when the published indexes already hold these files.")
+def index_demo_command(scale: str | None, if_changed: bool) -> None:
+    """Index the demo files into new generations and publish them."""
+    settings = _settings()
+    index_demo_files(settings, _demo_dir(settings, scale or settings.demo_scale), if_changed)
+
+
+def index_demo_files(settings: Settings, demo_dir: Path, if_changed: bool = False) -> None:
+    """Build and publish the three indexes from `demo_dir`; record which files they came from."""
+    from indexers.demo import index_demo
+
+    manifest = demo_dir / "manifest.json"
+    if not manifest.is_file():
+        raise click.ClickException(f"no demo data in {demo_dir}: run `lba demo` first")
+    marker = Path(settings.index_dir) / "demo-source.json"
+    engine = build_engine(settings)
+    stats = engine.stats()
+    if if_changed and marker.is_file() and _same_source(marker, manifest) and \
+            all(stats[k]["documents"] for k in KINDS):
+        click.echo("indexes already hold these demo files")
+        return
+    started = time.perf_counter()
+    results = index_demo(engine, _refs(settings), demo_dir, progress=True)
+    for kind, result in results.items():
+        click.echo(f"{kind}: {result}")
+    build_s = round(time.perf_counter() - started, 1)
+    Path(settings.index_dir).mkdir(parents=True, exist_ok=True)
+    record = {**json.loads(manifest.read_text()), "build_s": build_s,
+              "stats": {kind: _stats_dict(result) for kind, result in results.items()}}
+    marker.write_text(json.dumps(record, ensure_ascii=False, indent=1))
+    click.echo(f"indexed in {build_s:.1f} s")
+
+
+def _stats_dict(result: object) -> object:
+    as_dict = getattr(result, "as_dict", None)
+    return as_dict() if callable(as_dict) else str(result)
+
+
+def _same_source(marker: Path, manifest: Path) -> bool:
+    """Whether the indexes were built from the demo files that `manifest` describes."""
+    recorded = json.loads(marker.read_text())
+    return all(recorded.get(key) == value for key, value in json.loads(manifest.read_text()).items())
+
+
+@main.command("match")
+@click.option("--rome", "romes", multiple=True, required=True, help="ROME code; repeat for several.")
+@click.option("--near", default=None, help="Commune name, postal code or INSEE code.")
+@click.option("--lat", type=float, default=None)
+@click.option("--lon", type=float, default=None)
+@click.option("--radius", type=float, default=30.0, show_default=True, help="km")
+@click.option("--kinds", default="formation,offer,company", show_default=True)
+@click.option("--limit", type=int, default=20, show_default=True)
+def match_command(romes: tuple[str, ...], near: str | None, lat: float | None, lon: float | None, radius: float,
+                  kinds: str, limit: int) -> None:
+    """Print the nearest results for ROME codes around a place, with distances."""
+    settings = _settings()
+    refs = _refs(settings)
+    codes = tuple(code.upper() for code in romes)
+    unknown = [code for code in codes if code not in refs.rome]
+    if unknown:
+        raise click.ClickException(f"unknown ROME code(s): {', '.join(unknown)}")
+    if near:
+        commune = refs.communes.find(near)
+        if commune is None:
+            raise click.ClickException(f"no commune matches {near!r}")
+        lat, lon = commune.latitude, commune.longitude
+        click.echo(f"around {commune.name} ({commune.insee}), {radius:g} km")
+    engine = build_engine(settings)
+    started = time.perf_counter()
+    result = engine.search(MatchQuery(romes=codes, latitude=lat, longitude=lon, radius_km=radius,
+                                      kinds=tuple(k.strip() for k in kinds.split(",")), page_size=limit))
+    elapsed = (time.perf_counter() - started) * 1000
+    docs = {}
+    for kind in KINDS:
+        docs.update({(kind, i): d for i, d in engine.get_many(kind, [h.id for h in result.hits
+                                                                      if h.kind == kind]).items()})
+    for hit in result.hits:
+        doc = docs.get((hit.kind, hit.id), {})
+        place = doc.get("place", {})
+        where = " ".join(filter(None, [place.get("postcode"), place.get("city")]))
+        dist = "" if hit.distance_km is None else f"{hit.distance_km:7.2f} km"
+        name = (doc.get("organisation") or {}).get("name", "")
+        click.echo(f"{dist}  {hit.kind:<9} {doc.get('title', hit.id)[:50]:<50} {name[:30]:<30} {where}")
+    totals = ", ".join(f"{k}: {v}" for k, v in result.totals.items())
+    click.echo(f"{result.total} results ({totals}) in {elapsed:.1f} ms")
+
+
+@main.command("serve")
+@click.option("--workers", type=int, default=None, help="gunicorn workers (default: WEB_CONCURRENCY or 2×cores).")
+def serve_command(workers: int | None) -> None:
+    """Serve the API with gunicorn on PORT."""
+    settings = _settings()
+    args = ["gunicorn", "--config", str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"),
+            "--bind", f"0.0.0.0:{settings.port}"]
+    if workers:
+        args += ["--workers", str(workers)]
+    args.append("app.factory:create_app()")
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    os.execv(str(gunicorn), [str(gunicorn), *args[1:]])
+
+
+@main.command("run")
+@click.option("--scale", type=click.Choice(["small", "national"]), default=None)
+def run_command(scale: str | None) -> None:
+    """Generate the demo data if needed, index it if needed, then serve."""
+    settings = _settings()
+    _refs(settings)
+    demo_dir = ensure_demo(settings, scale or settings.demo_scale)
+    index_demo_files(settings, demo_dir, if_changed=True)
+    click.get_current_context().invoke(serve_command)
+
+
+if __name__ == "__main__":
+    main()
