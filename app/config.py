@@ -22,6 +22,14 @@ def _default_data_dir() -> str:
     return str(candidate) if candidate.is_dir() else ""
 
 
+def _int(env: dict[str, str] | os._Environ[str], name: str, default: int) -> int:
+    text = env.get(name, str(default))
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {text!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the service; `from_env()` documents the variable behind each field."""
@@ -34,6 +42,9 @@ class Settings:
     demo_scale: str = "national"
     demo_dir: str = str(ROOT / "var" / "demo")
     port: int = 8000
+    ratelimit_path: str = str(ROOT / "var" / "ratelimit.sqlite")
+    anonymous_rate: int = 10
+    ranking_weights: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -47,14 +58,14 @@ class Settings:
         DEMO_SCALE     small | national (default national)
         LBA_DEMO_DIR   where demo source files are written and read (default var/demo)
         PORT           HTTP port of the service (default 8000)
+        LBA_RATELIMIT_PATH  shared rate-limit counters (default var/ratelimit.sqlite)
+        LBA_ANONYMOUS_RATE  requests per second allowed per IP without an API key (default 10)
+        LBA_RANKING_WEIGHTS TOML file overriding ranking weights (default: the built-in weights)
         """
         env = os.environ if environ is None else environ
         base = cls()
-        port_text = env.get("PORT", str(base.port))
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise ConfigError(f"PORT must be an integer, got {port_text!r}") from None
+        port = _int(env, "PORT", base.port)
+        anonymous_rate = _int(env, "LBA_ANONYMOUS_RATE", base.anonymous_rate)
         settings = cls(
             data_dir=env.get("LBA_DATA_DIR") or base.data_dir,
             search_engine=env.get("SEARCH_ENGINE", base.search_engine).strip().lower(),
@@ -64,6 +75,9 @@ class Settings:
             demo_scale=env.get("DEMO_SCALE", base.demo_scale).strip().lower(),
             demo_dir=env.get("LBA_DEMO_DIR") or base.demo_dir,
             port=port,
+            ratelimit_path=env.get("LBA_RATELIMIT_PATH") or base.ratelimit_path,
+            anonymous_rate=anonymous_rate,
+            ranking_weights=env.get("LBA_RANKING_WEIGHTS", base.ranking_weights),
         )
         settings.validate()
         return settings
@@ -80,5 +94,9 @@ class Settings:
             raise ConfigError(f"LBA_DATA_DIR {self.data_dir!r} is not a directory")
         if not 0 < self.port < 65536:
             raise ConfigError(f"PORT must be between 1 and 65535, got {self.port}")
+        if self.anonymous_rate < 1:
+            raise ConfigError(f"LBA_ANONYMOUS_RATE must be at least 1, got {self.anonymous_rate}")
+        if self.ranking_weights and not Path(self.ranking_weights).is_file():
+            raise ConfigError(f"LBA_RANKING_WEIGHTS {self.ranking_weights!r} is not a file")
         if self.search_engine != "embedded" and not self.search_url:
             raise ConfigError(f"SEARCH_URL is required when SEARCH_ENGINE={self.search_engine}")

@@ -6,10 +6,16 @@ import logging
 from flask import Flask
 
 from app.config import Settings
+from app.api.access import register_access
 from app.errors import register_error_handlers
 from app.referentials import get_referentials
 from app.search import build_engine
 from app.search.contract import SearchEngine
+from app.services.match import MatchService
+from app.services.partners import KeyChecker
+from app.services.ratelimit import RateLimiter
+from app.store import get_store
+from ranking import DEFAULT_WEIGHTS, load_weights
 
 
 def create_app(settings: Settings | None = None, engine: SearchEngine | None = None) -> Flask:
@@ -22,6 +28,12 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.extensions["lba.settings"] = settings
     app.extensions["lba.refs"] = get_referentials(settings.data_dir)
     app.extensions["lba.engine"] = engine or build_engine(settings)
+    weights = load_weights(settings.ranking_weights) if settings.ranking_weights else DEFAULT_WEIGHTS
+    app.extensions["lba.match"] = MatchService(app.extensions["lba.engine"], app.extensions["lba.refs"], weights,
+                                               resolver=app.extensions.get("lba.resolver"))
+    store = get_store(settings.database_url)
+    app.extensions["lba.store"] = store
+    register_access(app, KeyChecker(store), RateLimiter(settings.ratelimit_path), settings.anonymous_rate)
 
     from app.api.health import bp as health_bp
     from app.api.match import bp as match_bp

@@ -76,6 +76,11 @@ class MatchRequestSchema(Schema):
                                                      error="Valeurs possibles : {choices}."),
                              error_messages=STRING)
     kinds = CommaList(load_default=lambda: list(KIND_NAMES), validate=_validate_kinds)
+    sort = fields.String(load_default="relevance",
+                         validate=validate.OneOf(["relevance", "distance", "date"], error="Valeurs possibles : {choices}."),
+                         error_messages=STRING)
+    explain = fields.Boolean(load_default=False, truthy={"1", "true", "oui", "yes"}, falsy={"0", "false", "non", "no"},
+                             error_messages={"invalid": "Doit valoir 1 ou 0."})
     page = fields.Integer(load_default=1, validate=validate.Range(1, 500, error="Entre {min} et {max}."),
                           error_messages=INTEGER)
     page_size = fields.Integer(load_default=20, validate=validate.Range(1, 100, error="Entre {min} et {max}."),
@@ -104,5 +109,15 @@ class MatchRequestSchema(Schema):
             data["insee"] = data["insee"].upper()
         if "latitude" in data and not (math.isfinite(data["latitude"]) and math.isfinite(data["longitude"])):
             raise ValidationError({"latitude": ["Doit être un nombre fini."]})
-        data["kinds"] = [KIND_NAMES[k] for k in dict.fromkeys(data["kinds"])]
+        if "kinds" in data:
+            data["kinds"] = [KIND_NAMES[k] for k in dict.fromkeys(data["kinds"])]
         return data
+
+
+class KindSearchSchema(MatchRequestSchema):
+    """Query parameters of the one-kind searches: those of /match without `kinds`."""
+
+    class Meta:
+        unknown = EXCLUDE
+        exclude = ("kinds",)
+

@@ -1,7 +1,7 @@
 """Pure ranking of search candidates: scoring, blending of kinds, explanations and offline metrics."""
 from __future__ import annotations
 
-from ranking.blend import blend, blended_order, facet_distance_band, rank
+from ranking.blend import blend, blended_order, facet_distance_band, first_page_quota, rank
 from ranking.evaluate import evaluate, ndcg_at_k, precision_at_k, recall_at_k
 from ranking.explain import explain
 from ranking.model import KINDS, SORTS, Candidate, CandidateData, Component, RankingContext, ScoredCandidate
@@ -24,6 +24,7 @@ __all__ = [
     "evaluate",
     "explain",
     "facet_distance_band",
+    "first_page_quota",
     "load_weights",
     "ndcg_at_k",
     "precision_at_k",

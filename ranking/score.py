@@ -83,15 +83,19 @@ def application_cap(kind: str, weights: Weights = DEFAULT_WEIGHTS) -> float:
     return weights.company_application_cap if kind == "company" else weights.offer_application_cap
 
 
-def prior_score(source: str, weights: Weights = DEFAULT_WEIGHTS) -> float:
-    """The preference for results of `source`; partner sources not listed get `prior_other`."""
-    priors = {
+def source_priors(weights: Weights = DEFAULT_WEIGHTS) -> dict[str, float]:
+    """The prior of every named source; any other partner source gets `weights.prior_other`."""
+    return {
         "deposited": weights.prior_deposited,
         "france_travail": weights.prior_france_travail,
         "catalogue": weights.prior_catalogue,
         "recruteurs_lba": weights.prior_recruteurs_lba,
     }
-    return priors.get(source, weights.prior_other)
+
+
+def prior_score(source: str, weights: Weights = DEFAULT_WEIGHTS) -> float:
+    """The preference for results of `source`; partner sources not listed get `prior_other`."""
+    return source_priors(weights).get(source, weights.prior_other)
 
 
 class _Part(NamedTuple):

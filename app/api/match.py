@@ -1,32 +1,68 @@
-"""GET /api/v1/match: the nearest formations, offers and companies for ROME codes around a place."""
+"""GET /api/v1/match and the one-kind searches: ranked formations, offers and companies near a place."""
 from __future__ import annotations
 
-from flask import Blueprint, request
+from typing import Any
+
+from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
+from app.api.access import count_results
 from app.errors import ApiError, invalid_parameters
-from app.extensions import get_engine, get_refs
-from app.schemas import MatchRequestSchema
-from app.services.match import UnknownRome, match
+from app.schemas import KindSearchSchema, MatchRequestSchema
+from app.services.match import MatchService, TextNotAvailable, UnknownRome
 from app.services.places import UnknownPlace
 
 bp = Blueprint("match", __name__, url_prefix="/api/v1")
-_schema = MatchRequestSchema()
+_match_schema = MatchRequestSchema()
+_kind_schema = KindSearchSchema()
 
 
-@bp.get("/match")
-def match_endpoint():
-    """Validate the query string, run the match service, return its JSON."""
+def get_match_service() -> MatchService:
+    """The match service of the running app."""
+    return current_app.extensions["lba.match"]
+
+
+def run_match(params: dict[str, Any]) -> dict[str, Any]:
+    """Call the match service, turning its lookup errors into 400s with the parameter to blame."""
     try:
-        params = _schema.load_args(request.args)
-    except ValidationError as exc:
-        raise invalid_parameters(exc.normalized_messages()) from None
-    if "q" in params and "romes" not in params:
-        raise ApiError(400, "not_available", "La recherche par texte libre (q) n'est pas encore disponible : "
-                                             "indiquez des codes ROME (romes).", {"q": ["Non disponible."]})
-    try:
-        return match(get_engine(), get_refs(), params)
+        answer = get_match_service().match(params)
     except UnknownRome as exc:
         raise invalid_parameters({"romes": [f"Codes ROME inconnus : {', '.join(exc.codes)}."]}) from None
     except UnknownPlace as exc:
         raise invalid_parameters({exc.field: [exc.message]}) from None
+    except TextNotAvailable:
+        raise ApiError(400, "not_available", "La recherche par texte libre (q) n'est pas disponible : "
+                                             "indiquez des codes ROME (romes).", {"q": ["Non disponible."]}) from None
+    count_results(len(answer["items"]))
+    return answer
+
+
+def _load(schema: MatchRequestSchema) -> dict[str, Any]:
+    try:
+        return schema.load_args(request.args)
+    except ValidationError as exc:
+        raise invalid_parameters(exc.normalized_messages()) from None
+
+
+@bp.get("/match")
+def match_endpoint():
+    """Formations, offers and companies for a job near a place, ranked and blended in one list."""
+    return run_match(_load(_match_schema))
+
+
+@bp.get("/formations")
+def formations_endpoint():
+    """Training courses only."""
+    return run_match({**_load(_kind_schema), "kinds": ["formation"]})
+
+
+@bp.get("/offers")
+def offers_endpoint():
+    """Apprenticeship offers only."""
+    return run_match({**_load(_kind_schema), "kinds": ["offer"]})
+
+
+@bp.get("/companies")
+def companies_endpoint():
+    """Companies likely to hire (spontaneous applications) only."""
+    return run_match({**_load(_kind_schema), "kinds": ["company"]})

@@ -74,6 +74,7 @@ class Hit:
     expires_at: str | None
     application_count: int
     text_score: float = 0.0
+    rank_score: float | None = None  # the engine's own total of the ranking formula, when it ranked
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,16 @@ class SearchResult:
     def total(self) -> int:
         """Candidates over all kinds."""
         return sum(self.totals.values())
+
+
+@dataclass(frozen=True)
+class RankedCandidates:
+    """Per kind, the best candidates by the ranking formula, with totals and facets over all of them."""
+
+    hits: list[Hit]
+    totals: dict[str, int]
+    facets: dict[str, dict[str, dict[str, int]]]
+    generation: dict[str, str] = field(default_factory=dict)
 
 
 class IndexBuilder(Protocol):
@@ -125,6 +136,9 @@ class SearchEngine(Protocol):
 
     def search(self, query: MatchQuery) -> SearchResult:
         """Candidates of `query`, exact great-circle distances, sorted by distance then id."""
+
+    def rank(self, query: MatchQuery, specs: dict[str, Any], sort: str, limit: int) -> RankedCandidates:
+        """Per asked kind, the `limit` best candidates under `ranking.linear` specs, totals and facets."""
 
     def iter_candidates(self, query: MatchQuery) -> Iterator[Hit]:
         """Every candidate of `query` in no particular order (for ranking and facets)."""

@@ -17,8 +17,10 @@ from typing import Any
 
 import orjson
 
-from app.search.contract import KINDS, EngineUnavailable, Hit, MatchQuery, SearchResult
-from app.search.geo import EARTH_RADIUS_KM, lat_span, lon_half_width
+from app.search.contract import KINDS, EngineUnavailable, Hit, MatchQuery, RankedCandidates, SearchResult
+from app.search.geo import EARTH_RADIUS_KM, km_from_chord2, lat_span, lon_half_width, max_chord2, unit_vector
+from ranking.linear import LinearSpec
+from ranking.weights import DISTANCE_BANDS_KM
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,9 @@ SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE docs(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, codes TEXT NOT NULL, cell INTEGER NOT NULL,
                   body BLOB NOT NULL);
-CREATE TEMP TABLE stage(rid INTEGER, rome TEXT, cell INTEGER, lat REAL, lon REAL, cos_lat REAL, score REAL,
-                        diploma INTEGER, contracts INTEGER, source TEXT, published TEXT, expires TEXT, apps INTEGER);
+CREATE TEMP TABLE stage(rid INTEGER, rome TEXT, cell INTEGER, lat REAL, lon REAL, x REAL, y REAL, z REAL,
+                        score REAL, diploma INTEGER, contracts INTEGER, source TEXT, published TEXT, expires TEXT,
+                        apps INTEGER);
 CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
 """
 
@@ -42,21 +45,17 @@ CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = 'unicode61 remove_diacritic
 # fields filters and ranking need, so a query never touches `docs` until it fetches the page.
 POST_TABLE = """
 CREATE TABLE post(rome TEXT NOT NULL, cell INTEGER NOT NULL, id TEXT NOT NULL, rid INTEGER NOT NULL,
-                  lat REAL NOT NULL, lon REAL NOT NULL, cos_lat REAL NOT NULL, score REAL NOT NULL,
+                  lat REAL NOT NULL, lon REAL NOT NULL, x REAL NOT NULL, y REAL NOT NULL, z REAL NOT NULL,
+                  score REAL NOT NULL,
                   diploma INTEGER, contracts INTEGER NOT NULL, source TEXT NOT NULL, published TEXT,
                   expires TEXT, apps INTEGER NOT NULL, PRIMARY KEY (rome, cell, id)) WITHOUT ROWID
 """
-POST_COLUMNS = "rome, cell, id, rid, lat, lon, cos_lat, score, diploma, contracts, source, published, expires, apps"
+POST_COLUMNS = "rome, cell, id, rid, lat, lon, x, y, z, score, diploma, contracts, source, published, expires, apps"
 
-# Haversine written operation for operation like app.search.geo.distance_km, so that the engine and
-# a Python brute-force scan compute bit-identical distances. Parameters :p1 (query latitude in
-# radians), :cp1 (its cosine), :lon0 (query longitude in degrees).
-DISTANCE_SQL = (
-    "(2 * 6371.0088 * asin(min(1.0, sqrt("
-    "sin((radians(lat) - :p1) / 2) * sin((radians(lat) - :p1) / 2)"
-    " + :cp1 * cos_lat * sin(radians(lon - :lon0) / 2) * sin(radians(lon - :lon0) / 2)))))"
-)
-assert abs(EARTH_RADIUS_KM - 6371.0088) < 1e-12, "DISTANCE_SQL hard-codes the earth radius"
+# Squared chord to the query point, written operation for operation like app.search.geo.chord2, so
+# the engine and a Python brute-force scan get bit-identical values; plain arithmetic is also the
+# cheapest thing SQLite can evaluate per row. Parameters :x0, :y0, :z0 = the query's unit vector.
+CHORD_SQL = "((x - :x0) * (x - :x0) + (y - :y0) * (y - :y0) + (z - :z0) * (z - :z0))"
 
 
 def cell_of(lat: float, lon: float) -> int:
@@ -72,7 +71,7 @@ def cell_ranges(lat: float, lon: float, radius_km: float) -> list[tuple[int, int
     One range per cell row (two where the circle crosses the antimeridian); the bounds let SQLite
     drop most points outside the circle before computing any distance.
     """
-    dlat = lat_span(radius_km)
+    dlat = lat_span(radius_km) * (1 + 1e-9) + 1e-9  # a hair of margin against rounding at the edge
     lat_lo, lat_hi = max(-90.0, lat - dlat), min(90.0, lat + dlat)
     half = lon_half_width(lat, radius_km, lat)
     if lat_lo <= -90.0 or lat_hi >= 90.0:
@@ -119,10 +118,9 @@ def _posting_rows(doc: dict[str, Any], rid: int) -> list[tuple[Any, ...]]:
     lat = float(doc["location"]["lat"])
     lon = float(doc["location"]["lon"])
     cell = cell_of(lat, lon)
-    cos_lat = math.cos(math.radians(lat))
     scores = doc.get("rome_scores") or {}
     codes = dict.fromkeys(doc.get("rome_index_codes") or doc.get("romes") or [])
-    shared = (cell, lat, lon, cos_lat)
+    shared = (cell, lat, lon, *unit_vector(lat, lon))
     diploma = doc.get("diploma_level")
     contracts = _contract_bits(doc.get("contract_types") or [])
     source = doc.get("source") or ""
@@ -198,7 +196,7 @@ class EmbeddedBuilder:
         cur = self.conn.executemany("INSERT OR IGNORE INTO docs(rid, id, codes, cell, body) VALUES (?,?,?,?,?)", docs)
         if cur.rowcount != len(docs):
             self._replace_duplicates(docs)
-        self.conn.executemany("INSERT INTO stage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", stage)
+        self.conn.executemany("INSERT INTO stage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", stage)
         self.conn.executemany("INSERT INTO fts(rowid, text) VALUES (?,?)", fts)
         self.count += len(batch)
         return len(batch)
@@ -218,7 +216,7 @@ class EmbeddedBuilder:
         """Sort the postings into the B-tree, drop staging, checkpoint and switch to WAL for live updates."""
         self.conn.execute(POST_TABLE)
         self.conn.execute(
-            f"INSERT INTO post({POST_COLUMNS}) SELECT s.rome, s.cell, d.id, s.rid, s.lat, s.lon, s.cos_lat, s.score,"
+            f"INSERT INTO post({POST_COLUMNS}) SELECT s.rome, s.cell, d.id, s.rid, s.lat, s.lon, s.x, s.y, s.z, s.score,"
             " s.diploma, s.contracts, s.source, s.published, s.expires, s.apps"
             " FROM stage s JOIN docs d ON d.rid = s.rid ORDER BY s.rome, s.cell, d.id")
         self.conn.execute("DROP TABLE temp.stage")
@@ -326,7 +324,7 @@ class EmbeddedEngine:
                     conn.execute("INSERT INTO docs(rid, id, codes, cell, body) VALUES (?,?,?,?,?)",
                                  (rid, str(doc["id"]), " ".join(r[1] for r in rows),
                                   cell_of(doc["location"]["lat"], doc["location"]["lon"]), orjson.dumps(doc)))
-                    conn.executemany(f"INSERT INTO post({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    conn.executemany(f"INSERT INTO post({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                                      [(r[1], r[2], str(doc["id"]), *r[:1], *r[3:]) for r in rows])
                     conn.execute("INSERT INTO fts(rowid, text) VALUES (?, ?)",
                                  (rid, doc.get("search_text") or doc.get("title") or ""))
@@ -412,8 +410,8 @@ class EmbeddedEngine:
     def _search_kind(self, conn: sqlite3.Connection, kind: str, query: MatchQuery,
                      limit: int | None) -> tuple[list[Hit], int]:
         sql, params = self._candidate_sql(query)
-        order = "dist, id" if query.located else "id"
-        page_sql = f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY {order}"
+        order = "c2, id" if query.located else "id"
+        page_sql = f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY {order}"  # total in every row
         if limit is not None:
             page_sql += f" LIMIT {int(limit)}"
         rows = conn.execute(page_sql, params).fetchall()
@@ -422,14 +420,19 @@ class EmbeddedEngine:
         return [], 0
 
     def _candidate_sql(self, query: MatchQuery) -> tuple[str, dict[str, Any]]:
-        """A statement yielding one row per distinct candidate id: the union of per-(code, cell row) scans."""
+        """A statement yielding one row per distinct candidate: the union of per-(code, cell row) scans.
+
+        Columns: id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2 (squared
+        chord to the query point, NULL without one), rid.
+        """
         params: dict[str, Any] = {}
         filters = self._filters(query, params)
         romes = list(dict.fromkeys(query.romes))
+        columns = "id, rid, source, lat, lon, score, diploma, contracts, published, expires, apps"
         parts = []
         if query.located:
-            p1 = math.radians(query.latitude)  # type: ignore[arg-type]
-            params.update(p1=p1, cp1=math.cos(p1), lon0=query.longitude, radius=query.radius_km)
+            x0, y0, z0 = unit_vector(query.latitude, query.longitude)  # type: ignore[arg-type]
+            params.update(x0=x0, y0=y0, z0=z0, c2max=max_chord2(query.radius_km))
             ranges = cell_ranges(query.latitude, query.longitude, query.radius_km)  # type: ignore[arg-type]
             for i, code in enumerate(romes):
                 params[f"r{i}"] = code
@@ -438,25 +441,20 @@ class EmbeddedEngine:
                     params.update({f"c0_{key}": c_lo, f"c1_{key}": c_hi, f"a0_{key}": la_lo, f"a1_{key}": la_hi,
                                    f"o0_{key}": lo_lo, f"o1_{key}": lo_hi})
                     parts.append(
-                        f"SELECT id, source, lat, lon, cos_lat, score, diploma, contracts, published, expires, apps"
-                        f" FROM post WHERE rome = :r{i} AND cell BETWEEN :c0_{key} AND :c1_{key}"
-                        f" AND lat BETWEEN :a0_{key} AND :a1_{key} AND lon BETWEEN :o0_{key} AND :o1_{key}{filters}")
-            union = " UNION ALL ".join(parts)
-            inner = f"SELECT *, {DISTANCE_SQL} AS dist FROM ({union}) WHERE dist <= :radius"
+                        f"SELECT {columns}, {CHORD_SQL} AS c2 FROM post WHERE rome = :r{i}"
+                        f" AND cell BETWEEN :c0_{key} AND :c1_{key} AND lat BETWEEN :a0_{key} AND :a1_{key}"
+                        f" AND lon BETWEEN :o0_{key} AND :o1_{key} AND {CHORD_SQL} <= :c2max{filters}")
         else:
             for i, code in enumerate(romes):
                 params[f"r{i}"] = code
-                parts.append(f"SELECT id, source, lat, lon, cos_lat, score, diploma, contracts, published, expires,"
-                             f" apps FROM post WHERE rome = :r{i}{filters}")
-            inner = f"SELECT *, NULL AS dist FROM ({' UNION ALL '.join(parts)})"
+                parts.append(f"SELECT {columns}, NULL AS c2 FROM post WHERE rome = :r{i}{filters}")
+        union = " UNION ALL ".join(parts)
         if len(romes) > 1:
             # A document indexed under several asked codes is one candidate with its best score.
-            sql = (f"SELECT id, source, lat, lon, max(score) AS score, diploma, contracts, published, expires, apps,"
-                   f" dist FROM ({inner}) GROUP BY id")
-        else:
-            sql = (f"SELECT id, source, lat, lon, score, diploma, contracts, published, expires, apps, dist"
-                   f" FROM ({inner})")
-        return sql, params
+            return (f"SELECT id, source, lat, lon, max(score) AS score, diploma, contracts, published, expires,"
+                    f" apps, c2, rid FROM ({union}) GROUP BY rid"), params
+        return (f"SELECT id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2, rid"
+                f" FROM ({union})"), params
 
     @staticmethod
     def _filters(query: MatchQuery, params: dict[str, Any]) -> str:
@@ -497,6 +495,73 @@ class EmbeddedEngine:
                 (expression, orjson.dumps(ids).decode())).fetchall()
             scores.update({(kind, doc_id): score for doc_id, score in rows})
         return [_replace_text_score(h, scores.get((h.kind, h.id), 0.0)) for h in hits]
+
+    def rank(self, query: MatchQuery, specs: dict[str, LinearSpec], sort: str, limit: int) -> RankedCandidates:
+        """Per asked kind: the `limit` best candidates by the ranking formula in SQL, totals and facets.
+
+        The formula is `ranking.score` translated operation for operation (see `_score_sql`), so the
+        match service re-scores these few candidates in Python and gets the same order; tests
+        compare both on every candidate.
+        """
+        hits: list[Hit] = []
+        totals: dict[str, int] = {}
+        facets: dict[str, dict[str, dict[str, int]]] = {}
+        generations: dict[str, str] = {}
+        for kind in query.kinds:
+            conn = self._conn(kind)
+            if conn is None:
+                totals[kind] = 0
+                facets[kind] = {"diploma": {}, "contract": {}, "distance": {}}
+                continue
+            generations[kind] = self._meta(conn, "generation")
+            sql, params = self._candidate_sql(query)
+            facets[kind], totals[kind] = self._facets(conn, sql, params, query)
+            if totals[kind]:
+                hits.extend(self._top(conn, kind, sql, params, query, specs[kind], sort, limit))
+        return RankedCandidates(hits=hits, totals=totals, facets=facets, generation=generations)
+
+    def _top(self, conn: sqlite3.Connection, kind: str, sql: str, params: dict[str, Any], query: MatchQuery,
+             spec: LinearSpec, sort: str, limit: int) -> list[Hit]:
+        params = dict(params)
+        score = _score_sql(spec, params)
+        text_join, text_col = "", "0.0"
+        expression = fts_query(query.text) if query.text else ""
+        if expression:
+            params["fq"] = expression
+            text_join = (" LEFT JOIN (SELECT rowid AS trid, -bm25(fts) AS ts FROM fts WHERE fts MATCH :fq) t"
+                         " ON t.trid = cand.rid")
+            text_col = "coalesce(t.ts, 0.0)"
+        order = SORT_SQL[sort]
+        rows = conn.execute(
+            f"SELECT id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2, ts, {score} AS s"
+            f" FROM (SELECT cand.*, {text_col} AS ts, julianday(substr(published, 1, 10)) AS pday"
+            f" FROM ({sql}) cand{text_join}) ORDER BY {order} LIMIT {int(limit)}", params).fetchall()
+        return [_ranked_hit(kind, row) for row in rows]
+
+    @staticmethod
+    def _facets(conn: sqlite3.Connection, sql: str, params: dict[str, Any],
+                query: MatchQuery) -> tuple[dict[str, dict[str, int]], int]:
+        """Counts by diploma level, contract type and distance band over every candidate of one kind."""
+        params = dict(params)
+        if query.located:
+            for edge in DISTANCE_BANDS_KM:
+                params[f"b{int(edge)}"] = max_chord2(edge)
+            band = ("CASE WHEN c2 <= :b10 THEN '0-10' WHEN c2 <= :b30 THEN '10-30'"
+                    " WHEN c2 <= :b60 THEN '30-60' ELSE '60+' END")
+        else:
+            band = "'unknown'"
+        rows = conn.execute(f"SELECT diploma, contracts, {band}, count(*) FROM ({sql}) GROUP BY 1, 2, 3",
+                            params).fetchall()
+        out: dict[str, dict[str, int]] = {"diploma": {}, "contract": {}, "distance": {}}
+        total = 0
+        for diploma, contracts, band_name, count in rows:
+            total += count
+            key = "unknown" if diploma is None else str(diploma)
+            out["diploma"][key] = out["diploma"].get(key, 0) + count
+            for name in _CONTRACT_NAMES[contracts & 3]:
+                out["contract"][name] = out["contract"].get(name, 0) + count
+            out["distance"][band_name] = out["distance"].get(band_name, 0) + count
+        return out, total
 
     def get_many(self, kind: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Documents by id from the published generation of `kind`."""
@@ -594,8 +659,8 @@ _CONTRACT_NAMES = {bits: tuple(name for name, bit in CONTRACT_BITS.items() if bi
 
 
 def _hit(kind: str, row: tuple[Any, ...]) -> Hit:
-    doc_id, source, lat, lon, score, diploma, contracts, published, expires, apps, dist = row[:11]
-    return Hit(kind, doc_id, source, dist, lat, lon, score, diploma, _CONTRACT_NAMES[contracts & 3], published,
+    doc_id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2 = row[:11]
+    return Hit(kind, doc_id, source, None if c2 is None else km_from_chord2(c2), lat, lon, score, diploma, _CONTRACT_NAMES[contracts & 3], published,
                expires, apps)
 
 
@@ -607,3 +672,56 @@ def _replace_text_score(hit: Hit, text_score: float) -> Hit:
 
 def _distance_key(hit: Hit) -> tuple[float, int, str]:
     return (hit.distance_km if hit.distance_km is not None else 0.0, KINDS.index(hit.kind), hit.id)
+
+
+# Per-kind ORDER BY matching ranking.blend's sort keys inside one kind (kind is constant there).
+SORT_SQL = {
+    "relevance": "s DESC, c2, id",
+    "distance": "c2, s DESC, id",
+    "date": "pday IS NULL, pday DESC, s DESC, c2, id",
+}
+_R = repr(EARTH_RADIUS_KM)
+
+
+def _score_sql(spec: LinearSpec, params: dict[str, Any]) -> str:
+    """The total of `ranking.score.score` as an SQL expression over one candidate row.
+
+    Each value is written with the operations of its Python function (same constants, same order,
+    clamps as min/max) and summed in COMPONENT_FIELDS order, so totals match `score()` to the bit
+    on the same libm; components that do not apply are left out, as they add 0 in Python.
+    """
+    w = spec.weights
+    params.update(w_distance=w["distance"], w_text=w["text"], w_freshness=w["freshness"], w_hiring=w["hiring"],
+                  w_saturation=w["saturation"], w_prior=w["prior"], edge=spec.distance_edge_value,
+                  dscale=spec.distance_scale_km, today=spec.today.isoformat(),
+                  half_life=spec.freshness_half_life_days, f_unknown=spec.freshness_unknown,
+                  text_half=spec.text_half_score, cap=float(spec.application_cap),
+                  score_max=float(spec.rome_score_max), prior_other=spec.prior_other)
+    terms = ["0.0"]
+    if w["distance"] and spec.located:
+        distance = f"(2 * {_R} * asin(min(1.0, sqrt(c2) / 2)))"
+        terms.append(f"(:w_distance * min(1.0, max(0.0, pow(:edge, max({distance}, 0.0) / :dscale))))")
+    if w["text"]:
+        terms.append("(:w_text * (CASE WHEN ts > 0 THEN min(1.0, max(0.0, ts / (ts + :text_half))) ELSE 0.0 END))")
+    if w["freshness"]:
+        terms.append(
+            "(:w_freshness * (CASE WHEN expires IS NOT NULL AND expires < :today THEN 0.0"
+            " WHEN pday IS NULL THEN :f_unknown"
+            " ELSE min(1.0, max(0.0, pow(0.5, max(julianday(:today) - pday, 0) / :half_life))) END))")
+    if w["hiring"]:
+        terms.append("(:w_hiring * min(1.0, max(0.0, score / :score_max)))")
+    if w["saturation"]:
+        terms.append("(:w_saturation * min(1.0, max(0.0, 1.0 - max(apps, 0) / :cap)))")
+    if w["prior"]:
+        cases = []
+        for i, (source, value) in enumerate(sorted(spec.priors.items())):
+            params[f"ps{i}"], params[f"pv{i}"] = source, value
+            cases.append(f"WHEN :ps{i} THEN :pv{i}")
+        terms.append(f"(:w_prior * (CASE source {' '.join(cases)} ELSE :prior_other END))")
+    return "(" + " + ".join(terms) + ")"
+
+
+def _ranked_hit(kind: str, row: tuple[Any, ...]) -> Hit:
+    doc_id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2, ts, total = row
+    return Hit(kind, doc_id, source, None if c2 is None else km_from_chord2(c2), lat, lon, score, diploma,
+               _CONTRACT_NAMES[contracts & 3], published, expires, apps, ts, total)

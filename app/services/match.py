@@ -1,12 +1,27 @@
-"""The match service: a validated request in, the nearest formations, offers and companies out."""
+"""The match service: a validated request in, one ranked, blended, paginated and explained answer out."""
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
 
 from app.referentials import Referentials
-from app.search.contract import MatchQuery, SearchEngine
+from app.search.contract import KINDS, MatchQuery, RankedCandidates, SearchEngine
 from app.services.items import public_item
-from app.services.places import resolve_place
+from app.services.places import ResolvedPlace, resolve_place
+from ranking import RankingContext, Weights, blend, explain, first_page_quota, rank
+from ranking.linear import linear_spec
+
+#: When a located search finds nothing, the radius grows by this step up to WIDEN_MAX_KM, as the
+#: public service's front does (la-bonne-alternance.md §2.2), and the answer says so.
+WIDEN_STEP_KM = 20.0
+WIDEN_MAX_KM = 100.0
+#: Extra candidates asked per kind beyond what the page needs, so that float noise between the
+#: engine's and Python's totals can never push a page item out of the candidates.
+RANK_MARGIN = 20
+PLURAL = {"formation": "formations", "offer": "offers", "company": "companies"}
 
 
 class UnknownRome(LookupError):
@@ -17,40 +32,119 @@ class UnknownRome(LookupError):
         self.codes = codes
 
 
-def match(engine: SearchEngine, refs: Referentials, params: dict[str, Any]) -> dict[str, Any]:
-    """Nearest results first, one page, with totals per kind. `params` comes from MatchRequestSchema."""
-    unknown = [code for code in params["romes"] if code not in refs.rome]
-    if unknown:
-        raise UnknownRome(unknown)
-    place = resolve_place(refs.communes, latitude=params.get("latitude"), longitude=params.get("longitude"),
-                          insee=params.get("insee"), postcode=params.get("postcode"))
-    query = MatchQuery(
-        romes=tuple(params["romes"]),
-        latitude=place.latitude if place else None,
-        longitude=place.longitude if place else None,
-        radius_km=params["radius"],
-        kinds=tuple(params["kinds"]),
-        diploma_level=params.get("diploma"),
-        contract_types=(params["contract"],) if params.get("contract") else (),
-        page=params["page"],
-        page_size=params["page_size"],
-    )
-    result = engine.search(query)
-    documents: dict[tuple[str, str], dict[str, Any]] = {}
-    for kind in query.kinds:
-        ids = [h.id for h in result.hits if h.kind == kind]
-        if ids:
-            documents.update({(kind, doc_id): doc for doc_id, doc in engine.get_many(kind, ids).items()})
-    items = [public_item(documents[(h.kind, h.id)], h.distance_km) for h in result.hits
-             if (h.kind, h.id) in documents]
-    return {
-        "items": items,
-        "totals": {f"{kind}s" if kind != "company" else "companies": result.totals.get(kind, 0)
-                   for kind in query.kinds},
-        "romes": list(query.romes),
-        "place": None if place is None else {"label": place.label, "latitude": place.latitude,
-                                             "longitude": place.longitude, "insee": place.insee or None},
-        "radius_km": query.radius_km if place else None,
-        "page": query.page,
-        "page_size": query.page_size,
-    }
+class TextNotAvailable(LookupError):
+    """A free-text job was asked but no résolveur is configured."""
+
+
+class RomeResolver(Protocol):
+    """Turns free text into ranked ROME codes (the métier résolution service)."""
+
+    def __call__(self, q: str, limit: int = 10) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class MatchService:
+    """Everything a match needs; built once by the app factory."""
+
+    engine: SearchEngine
+    refs: Referentials
+    weights: Weights
+    resolver: RomeResolver | None = None
+    today: Callable[[], date] = date.today
+
+    def match(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Answer a match request (`params` as loaded by MatchRequestSchema)."""
+        romes = self._romes(params)
+        place = resolve_place(self.refs.communes, latitude=params.get("latitude"),
+                              longitude=params.get("longitude"), insee=params.get("insee"),
+                              postcode=params.get("postcode"))
+        radius = float(params["radius"])
+        kinds = tuple(params["kinds"])
+        page, page_size, sort = params["page"], params["page_size"], params.get("sort", "relevance")
+        query, ctx, ranked = self._run(romes, place, radius, kinds, params, sort, page, page_size)
+        widened_from = None
+        while place is not None and not sum(ranked.totals.values()) and query.radius_km < WIDEN_MAX_KM:
+            widened_from = widened_from or radius
+            query, ctx, ranked = self._run(romes, place, min(query.radius_km + WIDEN_STEP_KM, WIDEN_MAX_KM),
+                                           kinds, params, sort, page, page_size)
+        scored = blend(rank(ranked.hits, ctx, self.weights), ctx, page, page_size, self.weights)
+        items = self._items(scored, bool(params.get("explain")))
+        total = sum(ranked.totals.values())
+        return {
+            "items": items,
+            "totals": {PLURAL[kind]: ranked.totals.get(kind, 0) for kind in kinds},
+            "total": total,
+            "facets": _facets(ranked, kinds),
+            "romes": [{"code": code, "label": self.refs.rome.codes[code].label} for code in romes],
+            "place": None if place is None else {"label": place.label, "latitude": place.latitude,
+                                                 "longitude": place.longitude, "insee": place.insee or None},
+            "radius_km": query.radius_km if place else None,
+            "sort": sort,
+            "page": page,
+            "page_size": page_size,
+            "pages": math.ceil(total / page_size) if total else 0,
+            "warnings": [] if widened_from is None else [{
+                "code": "radius_widened",
+                "message": f"Aucun résultat à {widened_from:g} km : rayon élargi à {query.radius_km:g} km."}],
+        }
+
+    def _romes(self, params: dict[str, Any]) -> list[str]:
+        if params.get("romes"):
+            romes = list(dict.fromkeys(params["romes"]))
+            unknown = [code for code in romes if code not in self.refs.rome]
+            if unknown:
+                raise UnknownRome(unknown)
+            return romes
+        if self.resolver is None:
+            raise TextNotAvailable(params.get("q", ""))
+        return [match.code for match in self.resolver(params["q"], limit=5)]
+
+    def _run(self, romes: list[str], place: ResolvedPlace | None, radius: float, kinds: tuple[str, ...],
+             params: dict[str, Any], sort: str, page: int,
+             page_size: int) -> tuple[MatchQuery, RankingContext, RankedCandidates]:
+        query = MatchQuery(
+            romes=tuple(romes), latitude=place.latitude if place else None,
+            longitude=place.longitude if place else None, radius_km=radius, kinds=kinds,
+            diploma_level=params.get("diploma"),
+            contract_types=(params["contract"],) if params.get("contract") else (),
+            text=params.get("q", ""),
+            page_size=None,
+        )
+        ctx = RankingContext(radius_km=radius, today=self.today(), has_text=bool(query.text), sort=sort,
+                             kinds=kinds)
+        specs = {kind: linear_spec(kind, query.located, ctx, self.weights) for kind in kinds}
+        # Any item of pages 1..page is among its kind's best page*page_size (plus page-1 quotas).
+        limit = page * page_size + len(kinds) * first_page_quota(page_size, self.weights) + RANK_MARGIN
+        return query, ctx, self.engine.rank(query, specs, sort, limit)
+
+    def _items(self, scored: list[Any], with_explain: bool) -> list[dict[str, Any]]:
+        docs: dict[tuple[str, str], dict[str, Any]] = {}
+        for kind in KINDS:
+            ids = [s.candidate.id for s in scored if s.candidate.kind == kind]
+            if ids:
+                docs.update({(kind, i): d for i, d in self.engine.get_many(kind, ids).items()})
+        items = []
+        for entry in scored:
+            hit = entry.candidate
+            doc = docs.get((hit.kind, hit.id))
+            if doc is None:  # deleted between ranking and fetching: skip rather than fail
+                continue
+            item = public_item(doc, hit.distance_km)
+            item["score"] = round(entry.total, 6)
+            if with_explain:
+                item["explain"] = explain(entry)
+            items.append(item)
+        return items
+
+
+def _facets(ranked: RankedCandidates, kinds: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Facets over the whole result set: kinds, diploma levels, contract types, distance bands."""
+    out: dict[str, dict[str, int]] = {"kinds": {PLURAL[k]: ranked.totals.get(k, 0) for k in kinds},
+                                      "diploma": {}, "contract": {}, "distance": {}}
+    for kind in kinds:
+        for name in ("diploma", "contract", "distance"):
+            for value, count in ranked.facets.get(kind, {}).get(name, {}).items():
+                out[name][value] = out[name].get(value, 0) + count
+    for name in ("diploma", "contract", "distance"):
+        out[name] = dict(sorted(out[name].items()))
+    return out

@@ -1,6 +1,7 @@
 """An app on a temporary embedded index filled with realistic documents."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -29,8 +30,16 @@ def engine(tmp_path_factory, documents):
 
 
 @pytest.fixture(scope="module")
-def app(settings: Settings, engine):
-    app = create_app(settings, engine=engine)
+def api_settings(settings: Settings, tmp_path_factory) -> Settings:
+    """Settings with a private store and rate-limit file, and a rate no functional test reaches."""
+    folder = tmp_path_factory.mktemp("store")
+    return replace(settings, database_url=f"sqlite:///{folder / 'lba.sqlite'}",
+                   ratelimit_path=str(folder / "ratelimit.sqlite"), anonymous_rate=100000)
+
+
+@pytest.fixture(scope="module")
+def app(api_settings: Settings, engine):
+    app = create_app(api_settings, engine=engine)
     app.config.update(TESTING=True)
     return app
 

@@ -1,0 +1,62 @@
+"""Who calls the API: API key or IP, per-caller rate limits (429 + Retry-After), one log line per call."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from flask import Flask, Response, current_app, g, request
+
+from app.errors import ApiError
+from app.services.partners import KeyChecker
+from app.services.ratelimit import RateLimiter
+
+log = logging.getLogger("lba.api_calls")
+KEY_HEADER = "X-API-Key"
+# The documentation itself is not metered: partners read it while integrating.
+UNMETERED = ("/api/openapi.json", "/api/docs")
+
+
+def register_access(app: Flask, checker: KeyChecker, limiter: RateLimiter, anonymous_rate: int) -> None:
+    """Install the before/after hooks on every /api/ route."""
+    app.extensions["lba.keys"] = checker
+    app.extensions["lba.limiter"] = limiter
+
+    @app.before_request
+    def _identify_and_limit() -> None:
+        g.started = time.perf_counter()
+        g.caller = None
+        if not request.path.startswith("/api/") or request.path in UNMETERED:
+            return
+        key = request.headers.get(KEY_HEADER)
+        if key:
+            partner = checker.check(key)
+            if partner is None:
+                raise ApiError(401, "invalid_api_key", "Clé d'API inconnue ou révoquée.")
+            g.caller, bucket, limit = f"key:{partner.id}:{partner.name}", f"key:{partner.id}", partner.rate_per_second
+        else:
+            ip = request.remote_addr or "unknown"
+            g.caller, bucket, limit = f"ip:{ip}", f"ip:{ip}", anonymous_rate
+        wait = limiter.hit(bucket, limit)
+        if wait is not None:
+            raise ApiError(429, "too_many_requests", "Trop de requêtes : réessayez dans quelques instants.",
+                           {"limit_per_second": limit}, {"Retry-After": RateLimiter.retry_after_header(wait)})
+
+    @app.after_request
+    def _log_call(response: Response) -> Response:
+        caller = g.get("caller")
+        if caller is not None:
+            log.info(json.dumps({
+                "caller": caller,
+                "endpoint": request.url_rule.rule if request.url_rule else request.path,
+                "status": response.status_code,
+                "results": g.get("result_count"),
+                "latency_ms": round((time.perf_counter() - g.started) * 1000, 2),
+            }, ensure_ascii=False))
+        return response
+
+
+def count_results(n: int) -> None:
+    """Record how many results the current call returns, for its log line."""
+    g.result_count = n
+    current_app.logger.debug("results: %s", n)
