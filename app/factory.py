@@ -35,9 +35,11 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.extensions["lba.store"] = store
     register_access(app, KeyChecker(store), RateLimiter(settings.ratelimit_path), settings.anonymous_rate)
 
+    from app.api.details import bp as details_bp
     from app.api.health import bp as health_bp
     from app.api.match import bp as match_bp
     app.register_blueprint(health_bp)
     app.register_blueprint(match_bp)
+    app.register_blueprint(details_bp)
     register_error_handlers(app)
     return app

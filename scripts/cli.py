@@ -161,6 +161,50 @@ def match_command(romes: tuple[str, ...], near: str | None, lat: float | None, l
     click.echo(f"{result.total} results ({totals}) in {elapsed:.1f} ms")
 
 
+@main.group("apikey")
+def apikey_group() -> None:
+    """Partner API keys (stored hashed; a key is shown once, at creation)."""
+
+
+@apikey_group.command("create")
+@click.argument("name")
+@click.option("--rate", type=int, default=None, help="Requests per second allowed (default 50).")
+def apikey_create(name: str, rate: int | None) -> None:
+    """Create a key for partner NAME and print it once."""
+    from app.services.partners import DEFAULT_KEY_RATE, create_key
+    from app.store import get_store
+
+    try:
+        key_id, key = create_key(get_store(_settings().database_url), name, rate or DEFAULT_KEY_RATE)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"key {key_id} for {name}: {key}")
+    click.echo("Send it in the X-API-Key header. It is not stored and cannot be shown again.")
+
+
+@apikey_group.command("revoke")
+@click.argument("key_id", type=int)
+def apikey_revoke(key_id: int) -> None:
+    """Revoke key KEY_ID (effective within 10 seconds on every worker)."""
+    from app.services.partners import revoke_key
+    from app.store import get_store
+
+    if not revoke_key(get_store(_settings().database_url), key_id):
+        raise click.ClickException(f"no active key {key_id}")
+    click.echo(f"key {key_id} revoked")
+
+
+@apikey_group.command("list")
+def apikey_list() -> None:
+    """List keys: id, partner, prefix, rate, state."""
+    from app.services.partners import list_keys
+    from app.store import get_store
+
+    for row in list_keys(get_store(_settings().database_url)):
+        state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
+        click.echo(f"{row['id']:>4}  {row['name']:<30} {row['prefix']}…  {row['rate_per_second']:>5}/s  {state}")
+
+
 @main.command("serve")
 @click.option("--workers", type=int, default=None, help="gunicorn workers (default: WEB_CONCURRENCY or 2×cores).")
 def serve_command(workers: int | None) -> None:
