@@ -59,15 +59,16 @@ class MatchRequestSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # partners send extra parameters such as `caller`; they are not errors
 
-    romes = CommaList(validate=_validate_romes)
+    romes = CommaList(validate=_validate_romes, metadata={
+        "format": "rome-codes", "description": "Codes ROME séparés par des virgules (au plus 20), ex. D1102,M1805."})
     q = fields.String(validate=validate.Length(min=1, max=200, error="Entre {min} et {max} caractères."),
                       error_messages=STRING)
     latitude = FiniteFloat(validate=validate.Range(-90, 90, error="Doit être compris entre {min} et {max}."))
     longitude = FiniteFloat(validate=validate.Range(-180, 180, error="Doit être compris entre {min} et {max}."))
     insee = fields.String(validate=validate.Regexp(INSEE_RE, error="Code INSEE à 5 caractères (ex. 69123, 2A004)."),
-                          error_messages=STRING)
+                          error_messages=STRING, metadata={"pattern": INSEE_RE})
     postcode = fields.String(validate=validate.Regexp(r"^\d{5}$", error="Code postal à 5 chiffres."),
-                             error_messages=STRING)
+                             error_messages=STRING, metadata={"pattern": r"^\d{5}$"})
     radius = FiniteFloat(load_default=30.0, validate=validate.Range(1, 200, error="Doit être compris entre "
                                                                                      "{min} et {max} km."))
     diploma = fields.Integer(validate=validate.Range(3, 7, error="Niveau de diplôme entre {min} et {max}."),
@@ -75,7 +76,9 @@ class MatchRequestSchema(Schema):
     contract = fields.String(validate=validate.OneOf(["apprentissage", "professionnalisation"],
                                                      error="Valeurs possibles : {choices}."),
                              error_messages=STRING)
-    kinds = CommaList(load_default=lambda: list(KIND_NAMES), validate=_validate_kinds)
+    kinds = CommaList(load_default=lambda: list(KIND_NAMES), validate=_validate_kinds, metadata={
+        "pattern": "^(formations|offers|companies)(,(formations|offers|companies)){0,2}$",
+        "description": "Types de résultats, parmi formations, offers, companies (défaut : tous)."})
     sort = fields.String(load_default="relevance",
                          validate=validate.OneOf(["relevance", "distance", "date"], error="Valeurs possibles : {choices}."),
                          error_messages=STRING)

@@ -50,20 +50,15 @@ def demo_command(scale: str | None, seed: int, force: bool) -> None:
 
 
 def ensure_demo(settings: Settings, scale: str, seed: int = 42, force: bool = False) -> Path:
-    """The demo directory for `scale`, generated unless a matching manifest is already there."""
-    from scripts.demo_data import generate
+    """The demo directory for `scale`, generated unless recent matching files are already there."""
+    from indexers.demo import MANIFEST, ensure_demo_data
 
     out = _demo_dir(settings, scale)
-    manifest = out / "manifest.json"
-    if not force and manifest.is_file():
-        meta = json.loads(manifest.read_text())
-        if meta.get("scale") == scale and meta.get("seed") == seed:
-            click.echo(f"demo data already in {out}")
-            return out
+    if force:
+        (out / MANIFEST).unlink(missing_ok=True)
     started = time.perf_counter()
-    counts = generate(_refs(settings), out, scale, seed=seed, progress=True)
-    click.echo(f"demo data written to {out} in {time.perf_counter() - started:.1f} s: "
-               f"{json.dumps(counts.get('counts', counts), ensure_ascii=False)}")
+    ensure_demo_data(_refs(settings), settings.demo_dir, scale, seed, progress=True)
+    click.echo(f"demo data ready in {out} ({time.perf_counter() - started:.1f} s)")
     return out
 
 

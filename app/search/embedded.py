@@ -420,7 +420,7 @@ class EmbeddedEngine:
         return [], 0
 
     def _candidate_sql(self, query: MatchQuery) -> tuple[str, dict[str, Any]]:
-        """A statement yielding one row per distinct candidate: the union of per-(code, cell row) scans.
+        """A statement yielding one row per distinct candidate: per-(code, cell row) range scans.
 
         Columns: id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2 (squared
         chord to the query point, NULL without one), rid.
@@ -429,26 +429,28 @@ class EmbeddedEngine:
         filters = self._filters(query, params)
         romes = list(dict.fromkeys(query.romes))
         columns = "id, rid, source, lat, lon, score, diploma, contracts, published, expires, apps"
-        parts = []
         if query.located:
             x0, y0, z0 = unit_vector(query.latitude, query.longitude)  # type: ignore[arg-type]
             params.update(x0=x0, y0=y0, z0=z0, c2max=max_chord2(query.radius_km))
             ranges = cell_ranges(query.latitude, query.longitude, query.radius_km)  # type: ignore[arg-type]
+            rows = []
             for i, code in enumerate(romes):
                 params[f"r{i}"] = code
-                for j, (c_lo, c_hi, la_lo, la_hi, lo_lo, lo_hi) in enumerate(ranges):
-                    key = f"{i}_{j}"
-                    params.update({f"c0_{key}": c_lo, f"c1_{key}": c_hi, f"a0_{key}": la_lo, f"a1_{key}": la_hi,
-                                   f"o0_{key}": lo_lo, f"o1_{key}": lo_hi})
-                    parts.append(
-                        f"SELECT {columns}, {CHORD_SQL} AS c2 FROM post WHERE rome = :r{i}"
-                        f" AND cell BETWEEN :c0_{key} AND :c1_{key} AND lat BETWEEN :a0_{key} AND :a1_{key}"
-                        f" AND lon BETWEEN :o0_{key} AND :o1_{key} AND {CHORD_SQL} <= :c2max{filters}")
+                for j, bounds in enumerate(ranges):
+                    names = [f"{name}_{i}_{j}" for name in ("c0", "c1", "a0", "a1", "o0", "o1")]
+                    params.update(zip(names, bounds))
+                    rows.append(f"(:r{i}, {', '.join(':' + n for n in names)})")
+            # One key range per (code, cell row), listed in a VALUES table that drives the join: the
+            # outer loop walks the ranges, the inner one scans the (rome, cell) B-tree for each.
+            union = (f"WITH r(code, c0, c1, a0, a1, o0, o1) AS (VALUES {', '.join(rows)})"
+                     f" SELECT {columns}, {CHORD_SQL} AS c2 FROM r CROSS JOIN post"
+                     f" WHERE rome = r.code AND cell BETWEEN r.c0 AND r.c1 AND lat BETWEEN r.a0 AND r.a1"
+                     f" AND lon BETWEEN r.o0 AND r.o1 AND {CHORD_SQL} <= :c2max{filters}")
         else:
             for i, code in enumerate(romes):
                 params[f"r{i}"] = code
-                parts.append(f"SELECT {columns}, NULL AS c2 FROM post WHERE rome = :r{i}{filters}")
-        union = " UNION ALL ".join(parts)
+            codes = ", ".join(f":r{i}" for i in range(len(romes)))
+            union = f"SELECT {columns}, NULL AS c2 FROM post WHERE rome IN ({codes}){filters}"
         if len(romes) > 1:
             # A document indexed under several asked codes is one candidate with its best score.
             return (f"SELECT id, source, lat, lon, max(score) AS score, diploma, contracts, published, expires,"
