@@ -38,10 +38,12 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     from app.api.details import bp as details_bp
     from app.api.health import bp as health_bp
     from app.api.match import bp as match_bp
+    from app.api.v3 import bp as v3_bp
     from app.api.openapi import bp as openapi_bp
     app.register_blueprint(health_bp)
     app.register_blueprint(match_bp)
     app.register_blueprint(details_bp)
     app.register_blueprint(openapi_bp)
+    app.register_blueprint(v3_bp)
     register_error_handlers(app)
     return app

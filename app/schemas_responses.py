@@ -154,3 +154,11 @@ class HealthSchema(Schema):
     status = fields.String(required=True)
     engine = fields.String(required=True)
     indexes = fields.Dict(keys=fields.String(), values=fields.Nested(IndexStatsSchema), required=True)
+
+
+class V3SearchResponseSchema(Schema):
+    """The public service's v3 job search shape (`jobs`, `recruiters`, `warnings`); items as they document."""
+
+    jobs = fields.List(fields.Dict(), required=True)
+    recruiters = fields.List(fields.Dict(), required=True)
+    warnings = fields.List(fields.Nested(WarningSchema), required=True)

@@ -7,8 +7,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, render_template_string
 
+from app.api.v3 import JobsSearchSchema, StringList
 from app.schemas import CommaList, KindSearchSchema, MatchRequestSchema
-from app.schemas_responses import ErrorSchema, HealthSchema, ItemSchema, MatchResponseSchema
+from app.schemas_responses import (ErrorSchema, HealthSchema, ItemSchema, MatchResponseSchema,
+                                   V3SearchResponseSchema)
 
 bp = Blueprint("openapi", __name__)
 
@@ -55,8 +57,10 @@ def build_spec(app: Flask) -> dict[str, Any]:
                        "d'un lieu, pour un métier. Clé d'API facultative dans l'en-tête `X-API-Key` "
                        "(limite par clé ; sans clé, limite par adresse IP).")})
     plugin.map_to_openapi_type(CommaList, "string", None)
+    plugin.map_to_openapi_type(StringList, "string", None)
     for name, schema in (("ErrorSchema", ErrorSchema), ("ItemSchema", ItemSchema),
-                         ("MatchResponseSchema", MatchResponseSchema), ("HealthSchema", HealthSchema)):
+                         ("MatchResponseSchema", MatchResponseSchema), ("HealthSchema", HealthSchema),
+                         ("V3SearchResponseSchema", V3SearchResponseSchema)):
         spec.components.schema(name, schema=schema)
     spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     paths = {
@@ -68,6 +72,12 @@ def build_spec(app: Flask) -> dict[str, Any]:
         "/api/v1/formations/{formation_id}": _detail_operation("Une formation.", "formation_id"),
         "/api/v1/offers/{offer_id}": _detail_operation("Une offre.", "offer_id", gone=True),
         "/api/v1/companies/{siret}": _detail_operation("Une entreprise par SIRET.", "siret"),
+        "/api/v3/jobs/search": {"get": {
+            "summary": "Offres et entreprises au format de la recherche v3 du service public (compatibilité).",
+            "tags": ["compatibilité"], "parameters": [{"in": "query", "schema": JobsSearchSchema}],
+            "responses": {"200": {"description": "`jobs`, `recruiters`, `warnings`.", "content": {
+                "application/json": {"schema": "V3SearchResponseSchema"}}},
+                **_error_responses("400", "401", "429", "503")}}},
         "/healthz": {"get": {"summary": "État du service.", "tags": ["service"], "responses": {
             "200": {"description": "Service prêt.", "content": {"application/json": {"schema": "HealthSchema"}}},
             "503": {"description": "Aucun index publié ou moteur indisponible.",
