@@ -9,4 +9,4 @@ worker_class = "sync"
 # Load the app (reference data, later the embedding model) once before forking so workers share it.
 preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", None)
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 CELL_DEG = 0.1
 N_COLS = 3600  # 360° / CELL_DEG
 CONTRACT_BITS = {"apprentissage": 1, "professionnalisation": 2}
+MAX_UNION_ARMS = 400  # SQLite refuses compound selects of more than 500 arms
 BATCH = 5000  # documents per executemany: large enough to amortise, small enough to bound memory
 
 SCHEMA = """
@@ -36,8 +37,8 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE docs(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, codes TEXT NOT NULL, cell INTEGER NOT NULL,
                   body BLOB NOT NULL);
 CREATE TEMP TABLE stage(rid INTEGER, rome TEXT, cell INTEGER, lat REAL, lon REAL, x REAL, y REAL, z REAL,
-                        score REAL, diploma INTEGER, contracts INTEGER, source TEXT, published TEXT, expires TEXT,
-                        apps INTEGER);
+                        score REAL, diploma INTEGER, contracts INTEGER, source TEXT, published TEXT, pday INTEGER,
+                        expires TEXT, apps INTEGER);
 CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
 """
 
@@ -47,10 +48,11 @@ POST_TABLE = """
 CREATE TABLE post(rome TEXT NOT NULL, cell INTEGER NOT NULL, id TEXT NOT NULL, rid INTEGER NOT NULL,
                   lat REAL NOT NULL, lon REAL NOT NULL, x REAL NOT NULL, y REAL NOT NULL, z REAL NOT NULL,
                   score REAL NOT NULL,
-                  diploma INTEGER, contracts INTEGER NOT NULL, source TEXT NOT NULL, published TEXT,
+                  diploma INTEGER, contracts INTEGER NOT NULL, source TEXT NOT NULL, published TEXT, pday INTEGER,
                   expires TEXT, apps INTEGER NOT NULL, PRIMARY KEY (rome, cell, id)) WITHOUT ROWID
 """
-POST_COLUMNS = "rome, cell, id, rid, lat, lon, x, y, z, score, diploma, contracts, source, published, expires, apps"
+POST_COLUMNS = ("rome, cell, id, rid, lat, lon, x, y, z, score, diploma, contracts, source, published, pday, expires,"
+                " apps")
 
 # Squared chord to the query point, written operation for operation like app.search.geo.chord2, so
 # the engine and a Python brute-force scan get bit-identical values; plain arithmetic is also the
@@ -109,6 +111,16 @@ def _day(value: str | None) -> str | None:
     return value[:10] if value else None
 
 
+def _ordinal_day(value: str | None) -> int | None:
+    """Day number (date.toordinal) of an ISO date or datetime, read as ranking.score.parse_day reads it."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip()[:10]).toordinal()
+    except ValueError:
+        return None
+
+
 def _contract_bits(types: Iterable[str]) -> int:
     return sum(CONTRACT_BITS.get(t, 0) for t in set(types))
 
@@ -125,9 +137,11 @@ def _posting_rows(doc: dict[str, Any], rid: int) -> list[tuple[Any, ...]]:
     contracts = _contract_bits(doc.get("contract_types") or [])
     source = doc.get("source") or ""
     published = doc.get("published_at")
+    pday = _ordinal_day(published)
     expires = _day(doc.get("expires_at"))
     apps = int(doc.get("application_count") or 0)
-    return [(rid, code, *shared, float(scores.get(code, 0.0)), diploma, contracts, source, published, expires, apps)
+    return [(rid, code, *shared, float(scores.get(code, 0.0)), diploma, contracts, source, published, pday, expires,
+             apps)
             for code in codes]
 
 
@@ -196,7 +210,7 @@ class EmbeddedBuilder:
         cur = self.conn.executemany("INSERT OR IGNORE INTO docs(rid, id, codes, cell, body) VALUES (?,?,?,?,?)", docs)
         if cur.rowcount != len(docs):
             self._replace_duplicates(docs)
-        self.conn.executemany("INSERT INTO stage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", stage)
+        self.conn.executemany("INSERT INTO stage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", stage)
         self.conn.executemany("INSERT INTO fts(rowid, text) VALUES (?,?)", fts)
         self.count += len(batch)
         return len(batch)
@@ -217,7 +231,7 @@ class EmbeddedBuilder:
         self.conn.execute(POST_TABLE)
         self.conn.execute(
             f"INSERT INTO post({POST_COLUMNS}) SELECT s.rome, s.cell, d.id, s.rid, s.lat, s.lon, s.x, s.y, s.z, s.score,"
-            " s.diploma, s.contracts, s.source, s.published, s.expires, s.apps"
+            " s.diploma, s.contracts, s.source, s.published, s.pday, s.expires, s.apps"
             " FROM stage s JOIN docs d ON d.rid = s.rid ORDER BY s.rome, s.cell, d.id")
         self.conn.execute("DROP TABLE temp.stage")
         count = self.conn.execute("SELECT count(*) FROM docs").fetchone()[0]
@@ -324,7 +338,7 @@ class EmbeddedEngine:
                     conn.execute("INSERT INTO docs(rid, id, codes, cell, body) VALUES (?,?,?,?,?)",
                                  (rid, str(doc["id"]), " ".join(r[1] for r in rows),
                                   cell_of(doc["location"]["lat"], doc["location"]["lon"]), orjson.dumps(doc)))
-                    conn.executemany(f"INSERT INTO post({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    conn.executemany(f"INSERT INTO post({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                                      [(r[1], r[2], str(doc["id"]), *r[:1], *r[3:]) for r in rows])
                     conn.execute("INSERT INTO fts(rowid, text) VALUES (?, ?)",
                                  (rid, doc.get("search_text") or doc.get("title") or ""))
@@ -428,24 +442,32 @@ class EmbeddedEngine:
         params: dict[str, Any] = {}
         filters = self._filters(query, params)
         romes = list(dict.fromkeys(query.romes))
-        columns = "id, rid, source, lat, lon, score, diploma, contracts, published, expires, apps"
+        columns = "id, rid, source, lat, lon, score, diploma, contracts, published, expires, apps, pday"
         if query.located:
             x0, y0, z0 = unit_vector(query.latitude, query.longitude)  # type: ignore[arg-type]
             params.update(x0=x0, y0=y0, z0=z0, c2max=max_chord2(query.radius_km))
             ranges = cell_ranges(query.latitude, query.longitude, query.radius_km)  # type: ignore[arg-type]
-            rows = []
+            scans = []
             for i, code in enumerate(romes):
                 params[f"r{i}"] = code
                 for j, bounds in enumerate(ranges):
                     names = [f"{name}_{i}_{j}" for name in ("c0", "c1", "a0", "a1", "o0", "o1")]
                     params.update(zip(names, bounds))
-                    rows.append(f"(:r{i}, {', '.join(':' + n for n in names)})")
-            # One key range per (code, cell row), listed in a VALUES table that drives the join: the
-            # outer loop walks the ranges, the inner one scans the (rome, cell) B-tree for each.
-            union = (f"WITH r(code, c0, c1, a0, a1, o0, o1) AS (VALUES {', '.join(rows)})"
-                     f" SELECT {columns}, {CHORD_SQL} AS c2 FROM r CROSS JOIN post"
-                     f" WHERE rome = r.code AND cell BETWEEN r.c0 AND r.c1 AND lat BETWEEN r.a0 AND r.a1"
-                     f" AND lon BETWEEN r.o0 AND r.o1 AND {CHORD_SQL} <= :c2max{filters}")
+                    scans.append((f":r{i}", *(":" + n for n in names)))
+            if len(scans) <= MAX_UNION_ARMS:
+                # One range scan of the (rome, cell) B-tree per (code, cell row), glued by UNION ALL.
+                union = " UNION ALL ".join(
+                    f"SELECT {columns}, {CHORD_SQL} AS c2 FROM post WHERE rome = {r} AND cell BETWEEN {c0} AND {c1}"
+                    f" AND lat BETWEEN {a0} AND {a1} AND lon BETWEEN {o0} AND {o1} AND {CHORD_SQL} <= :c2max{filters}"
+                    for r, c0, c1, a0, a1, o0, o1 in scans)
+            else:
+                # Past SQLite's compound-select limit (many codes, wide circle), the same ranges are a
+                # VALUES table driving a join: the outer loop walks the ranges, the inner one the B-tree.
+                values = ", ".join(f"({', '.join(scan)})" for scan in scans)
+                union = (f"WITH r(code, c0, c1, a0, a1, o0, o1) AS (VALUES {values})"
+                         f" SELECT {columns}, {CHORD_SQL} AS c2 FROM r CROSS JOIN post"
+                         f" WHERE rome = r.code AND cell BETWEEN r.c0 AND r.c1 AND lat BETWEEN r.a0 AND r.a1"
+                         f" AND lon BETWEEN r.o0 AND r.o1 AND {CHORD_SQL} <= :c2max{filters}")
         else:
             for i, code in enumerate(romes):
                 params[f"r{i}"] = code
@@ -454,8 +476,8 @@ class EmbeddedEngine:
         if len(romes) > 1:
             # A document indexed under several asked codes is one candidate with its best score.
             return (f"SELECT id, source, lat, lon, max(score) AS score, diploma, contracts, published, expires,"
-                    f" apps, c2, rid FROM ({union}) GROUP BY rid"), params
-        return (f"SELECT id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2, rid"
+                    f" apps, c2, rid, pday FROM ({union}) GROUP BY rid"), params
+        return (f"SELECT id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2, rid, pday"
                 f" FROM ({union})"), params
 
     @staticmethod
@@ -536,34 +558,38 @@ class EmbeddedEngine:
         order = SORT_SQL[sort]
         rows = conn.execute(
             f"SELECT id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2, ts, {score} AS s"
-            f" FROM (SELECT cand.*, {text_col} AS ts, julianday(substr(published, 1, 10)) AS pday"
+            f" FROM (SELECT cand.*, {text_col} AS ts"
             f" FROM ({sql}) cand{text_join}) ORDER BY {order} LIMIT {int(limit)}", params).fetchall()
         return [_ranked_hit(kind, row) for row in rows]
 
     @staticmethod
     def _facets(conn: sqlite3.Connection, sql: str, params: dict[str, Any],
                 query: MatchQuery) -> tuple[dict[str, dict[str, int]], int]:
-        """Counts by diploma level, contract type and distance band over every candidate of one kind."""
+        """Counts by diploma level, contract type and distance band over every candidate of one kind.
+
+        One aggregate row of conditional sums: no GROUP BY, so SQLite never sorts the candidates.
+        """
         params = dict(params)
+        sums = ["count(*)", "sum(diploma IS NULL)"] + [f"sum(diploma = {level})" for level in DIPLOMA_LEVELS]
+        sums += ["sum((contracts & 1) != 0)", "sum((contracts & 2) != 0)"]
         if query.located:
+            previous = None
             for edge in DISTANCE_BANDS_KM:
                 params[f"b{int(edge)}"] = max_chord2(edge)
-            band = ("CASE WHEN c2 <= :b10 THEN '0-10' WHEN c2 <= :b30 THEN '10-30'"
-                    " WHEN c2 <= :b60 THEN '30-60' ELSE '60+' END")
-        else:
-            band = "'unknown'"
-        rows = conn.execute(f"SELECT diploma, contracts, {band}, count(*) FROM ({sql}) GROUP BY 1, 2, 3",
-                            params).fetchall()
-        out: dict[str, dict[str, int]] = {"diploma": {}, "contract": {}, "distance": {}}
-        total = 0
-        for diploma, contracts, band_name, count in rows:
-            total += count
-            key = "unknown" if diploma is None else str(diploma)
-            out["diploma"][key] = out["diploma"].get(key, 0) + count
-            for name in _CONTRACT_NAMES[contracts & 3]:
-                out["contract"][name] = out["contract"].get(name, 0) + count
-            out["distance"][band_name] = out["distance"].get(band_name, 0) + count
-        return out, total
+                low = f"c2 > :b{int(previous)} AND " if previous is not None else ""
+                sums.append(f"sum({low}c2 <= :b{int(edge)})")
+                previous = edge
+            sums.append(f"sum(c2 > :b{int(previous)})")
+        row = conn.execute(f"SELECT {', '.join(sums)} FROM ({sql})", params).fetchone()
+        total = row[0] or 0
+        values = [v or 0 for v in row[1:]]
+        diploma = dict(zip(["unknown", *map(str, DIPLOMA_LEVELS)], values[:1 + len(DIPLOMA_LEVELS)]))
+        rest = values[1 + len(DIPLOMA_LEVELS):]
+        contract = dict(zip(("apprentissage", "professionnalisation"), rest[:2]))
+        bands = ["0-10", "10-30", "30-60", "60+"] if query.located else []
+        distance = dict(zip(bands, rest[2:])) if query.located else {"unknown": total}
+        out = {"diploma": diploma, "contract": contract, "distance": distance}
+        return {name: {k: v for k, v in counts.items() if v} for name, counts in out.items()}, total
 
     def get_many(self, kind: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Documents by id from the published generation of `kind`."""
@@ -676,6 +702,8 @@ def _distance_key(hit: Hit) -> tuple[float, int, str]:
     return (hit.distance_km if hit.distance_km is not None else 0.0, KINDS.index(hit.kind), hit.id)
 
 
+DIPLOMA_LEVELS = (1, 2, 3, 4, 5, 6, 7, 8)
+
 # Per-kind ORDER BY matching ranking.blend's sort keys inside one kind (kind is constant there).
 SORT_SQL = {
     "relevance": "s DESC, c2, id",
@@ -695,7 +723,7 @@ def _score_sql(spec: LinearSpec, params: dict[str, Any]) -> str:
     w = spec.weights
     params.update(w_distance=w["distance"], w_text=w["text"], w_freshness=w["freshness"], w_hiring=w["hiring"],
                   w_saturation=w["saturation"], w_prior=w["prior"], edge=spec.distance_edge_value,
-                  dscale=spec.distance_scale_km, today=spec.today.isoformat(),
+                  dscale=spec.distance_scale_km, today=spec.today.isoformat(), today_ord=spec.today.toordinal(),
                   half_life=spec.freshness_half_life_days, f_unknown=spec.freshness_unknown,
                   text_half=spec.text_half_score, cap=float(spec.application_cap),
                   score_max=float(spec.rome_score_max), prior_other=spec.prior_other)
@@ -709,7 +737,7 @@ def _score_sql(spec: LinearSpec, params: dict[str, Any]) -> str:
         terms.append(
             "(:w_freshness * (CASE WHEN expires IS NOT NULL AND expires < :today THEN 0.0"
             " WHEN pday IS NULL THEN :f_unknown"
-            " ELSE min(1.0, max(0.0, pow(0.5, max(julianday(:today) - pday, 0) / :half_life))) END))")
+            " ELSE min(1.0, max(0.0, pow(0.5, max(:today_ord - pday, 0) / :half_life))) END))")
     if w["hiring"]:
         terms.append("(:w_hiring * min(1.0, max(0.0, score / :score_max)))")
     if w["saturation"]:

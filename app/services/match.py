@@ -11,16 +11,16 @@ from app.referentials import Referentials
 from app.search.contract import KINDS, MatchQuery, RankedCandidates, SearchEngine
 from app.services.items import public_item
 from app.services.places import ResolvedPlace, resolve_place
-from ranking import RankingContext, Weights, blend, explain, first_page_quota, rank
+from ranking import RankingContext, Weights, blend, explain, rank
 from ranking.linear import linear_spec
 
 #: When a located search finds nothing, the radius grows by this step up to WIDEN_MAX_KM, as the
 #: public service's front does (la-bonne-alternance.md §2.2), and the answer says so.
 WIDEN_STEP_KM = 20.0
 WIDEN_MAX_KM = 100.0
-#: Extra candidates asked per kind beyond what the page needs, so that float noise between the
-#: engine's and Python's totals can never push a page item out of the candidates.
-RANK_MARGIN = 20
+#: Extra candidates asked per kind beyond what the pages need: a guard against float noise between
+#: the engine's totals and Python's (the engine tests find none) at the cut.
+RANK_MARGIN = 5
 PLURAL = {"formation": "formations", "offer": "offers", "company": "companies"}
 
 
@@ -113,8 +113,9 @@ class MatchService:
         ctx = RankingContext(radius_km=radius, today=self.today(), has_text=bool(query.text), sort=sort,
                              kinds=kinds)
         specs = {kind: linear_spec(kind, query.located, ctx, self.weights) for kind in kinds}
-        # Any item of pages 1..page is among its kind's best page*page_size (plus page-1 quotas).
-        limit = page * page_size + len(kinds) * first_page_quota(page_size, self.weights) + RANK_MARGIN
+        # The first page*page_size items of the blended order are page-1 quota picks (a kind's best few)
+        # or items of the global top page*page_size: all among their own kind's best page*page_size.
+        limit = page * page_size + RANK_MARGIN
         return query, ctx, self.engine.rank(query, specs, sort, limit)
 
     def _items(self, scored: list[Any], with_explain: bool) -> list[dict[str, Any]]:

@@ -240,3 +240,12 @@ def test_stats_and_health(engine, corpus):
     stats = engine.stats()
     assert sum(s["documents"] for s in stats.values()) == len(corpus)
     assert all(s["generation"] for s in stats.values())
+
+
+def test_many_codes_over_a_wide_circle(engine, corpus, refs):
+    # 20 codes × ~37 cell rows is past SQLite's 500-arm compound-select limit: the engine must cope.
+    _publish_all(engine, corpus)
+    codes = tuple(CODE_POOL + [c for c in refs.rome.parents if c not in CODE_POOL][:10])
+    query = MatchQuery(romes=codes, latitude=46.5, longitude=2.5, radius_km=200, page_size=None)
+    got = [(h.kind, h.id) for h in engine.search(query).hits]
+    assert got == [(k, i) for k, i, _ in _expected(corpus, query)] and got
