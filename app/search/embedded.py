@@ -38,7 +38,7 @@ CREATE TABLE docs(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, codes TEXT N
                   body BLOB NOT NULL);
 CREATE TEMP TABLE stage(rid INTEGER, rome TEXT, cell INTEGER, lat REAL, lon REAL, x REAL, y REAL, z REAL,
                         score REAL, diploma INTEGER, contracts INTEGER, source TEXT, published TEXT, pday INTEGER,
-                        expires TEXT, apps INTEGER);
+                        expires TEXT, apps INTEGER, codes TEXT);
 CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
 """
 
@@ -49,10 +49,10 @@ CREATE TABLE post(rome TEXT NOT NULL, cell INTEGER NOT NULL, id TEXT NOT NULL, r
                   lat REAL NOT NULL, lon REAL NOT NULL, x REAL NOT NULL, y REAL NOT NULL, z REAL NOT NULL,
                   score REAL NOT NULL,
                   diploma INTEGER, contracts INTEGER NOT NULL, source TEXT NOT NULL, published TEXT, pday INTEGER,
-                  expires TEXT, apps INTEGER NOT NULL, PRIMARY KEY (rome, cell, id)) WITHOUT ROWID
+                  expires TEXT, apps INTEGER NOT NULL, codes TEXT NOT NULL, PRIMARY KEY (rome, cell, id)) WITHOUT ROWID
 """
 POST_COLUMNS = ("rome, cell, id, rid, lat, lon, x, y, z, score, diploma, contracts, source, published, pday, expires,"
-                " apps")
+                " apps, codes")
 
 # Squared chord to the query point, written operation for operation like app.search.geo.chord2, so
 # the engine and a Python brute-force scan get bit-identical values; plain arithmetic is also the
@@ -140,9 +140,10 @@ def _posting_rows(doc: dict[str, Any], rid: int) -> list[tuple[Any, ...]]:
     pday = _ordinal_day(published)
     expires = _day(doc.get("expires_at"))
     apps = int(doc.get("application_count") or 0)
+    # Every code of the document, space-padded, so a scan can tell "also carries code X" with instr().
+    padded = f" {' '.join(codes)} "
     return [(rid, code, *shared, float(scores.get(code, 0.0)), diploma, contracts, source, published, pday, expires,
-             apps)
-            for code in codes]
+             apps, padded) for code in codes]
 
 
 class _Generation:
@@ -210,7 +211,7 @@ class EmbeddedBuilder:
         cur = self.conn.executemany("INSERT OR IGNORE INTO docs(rid, id, codes, cell, body) VALUES (?,?,?,?,?)", docs)
         if cur.rowcount != len(docs):
             self._replace_duplicates(docs)
-        self.conn.executemany("INSERT INTO stage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", stage)
+        self.conn.executemany("INSERT INTO stage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", stage)
         self.conn.executemany("INSERT INTO fts(rowid, text) VALUES (?,?)", fts)
         self.count += len(batch)
         return len(batch)
@@ -231,7 +232,7 @@ class EmbeddedBuilder:
         self.conn.execute(POST_TABLE)
         self.conn.execute(
             f"INSERT INTO post({POST_COLUMNS}) SELECT s.rome, s.cell, d.id, s.rid, s.lat, s.lon, s.x, s.y, s.z, s.score,"
-            " s.diploma, s.contracts, s.source, s.published, s.pday, s.expires, s.apps"
+            " s.diploma, s.contracts, s.source, s.published, s.pday, s.expires, s.apps, s.codes"
             " FROM stage s JOIN docs d ON d.rid = s.rid ORDER BY s.rome, s.cell, d.id")
         self.conn.execute("DROP TABLE temp.stage")
         count = self.conn.execute("SELECT count(*) FROM docs").fetchone()[0]
@@ -338,7 +339,7 @@ class EmbeddedEngine:
                     conn.execute("INSERT INTO docs(rid, id, codes, cell, body) VALUES (?,?,?,?,?)",
                                  (rid, str(doc["id"]), " ".join(r[1] for r in rows),
                                   cell_of(doc["location"]["lat"], doc["location"]["lon"]), orjson.dumps(doc)))
-                    conn.executemany(f"INSERT INTO post({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    conn.executemany(f"INSERT INTO post({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                                      [(r[1], r[2], str(doc["id"]), *r[:1], *r[3:]) for r in rows])
                     conn.execute("INSERT INTO fts(rowid, text) VALUES (?, ?)",
                                  (rid, doc.get("search_text") or doc.get("title") or ""))
@@ -437,48 +438,58 @@ class EmbeddedEngine:
         """A statement yielding one row per distinct candidate: per-(code, cell row) range scans.
 
         Columns: id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2 (squared
-        chord to the query point, NULL without one), rid.
+        chord to the query point, NULL without one), rid, pday.
+
+        A document carrying several asked codes is kept only in the scan of the first of them it
+        carries (a string test on its `codes`), with the best of its scores for the asked codes
+        (looked up by primary key, only for such documents): no GROUP BY, so no sort of every
+        candidate, which was most of the cost of multi-code queries.
         """
         params: dict[str, Any] = {}
         filters = self._filters(query, params)
         romes = list(dict.fromkeys(query.romes))
-        columns = "id, rid, source, lat, lon, score, diploma, contracts, published, expires, apps, pday"
+        for i, code in enumerate(romes):
+            params[f"r{i}"] = code
+            params[f"e{i}"] = f" {code} "
+        chord = CHORD_SQL if query.located else "NULL"
         if query.located:
             x0, y0, z0 = unit_vector(query.latitude, query.longitude)  # type: ignore[arg-type]
             params.update(x0=x0, y0=y0, z0=z0, c2max=max_chord2(query.radius_km))
             ranges = cell_ranges(query.latitude, query.longitude, query.radius_km)  # type: ignore[arg-type]
-            scans = []
-            for i, code in enumerate(romes):
-                params[f"r{i}"] = code
+            if len(romes) * len(ranges) > MAX_UNION_ARMS:
+                return self._values_sql(romes, ranges, filters, params)
+            arms = []
+            for i in range(len(romes)):
                 for j, bounds in enumerate(ranges):
                     names = [f"{name}_{i}_{j}" for name in ("c0", "c1", "a0", "a1", "o0", "o1")]
                     params.update(zip(names, bounds))
-                    scans.append((f":r{i}", *(":" + n for n in names)))
-            if len(scans) <= MAX_UNION_ARMS:
-                # One range scan of the (rome, cell) B-tree per (code, cell row), glued by UNION ALL.
-                union = " UNION ALL ".join(
-                    f"SELECT {columns}, {CHORD_SQL} AS c2 FROM post WHERE rome = {r} AND cell BETWEEN {c0} AND {c1}"
-                    f" AND lat BETWEEN {a0} AND {a1} AND lon BETWEEN {o0} AND {o1} AND {CHORD_SQL} <= :c2max{filters}"
-                    for r, c0, c1, a0, a1, o0, o1 in scans)
-            else:
-                # Past SQLite's compound-select limit (many codes, wide circle), the same ranges are a
-                # VALUES table driving a join: the outer loop walks the ranges, the inner one the B-tree.
-                values = ", ".join(f"({', '.join(scan)})" for scan in scans)
-                union = (f"WITH r(code, c0, c1, a0, a1, o0, o1) AS (VALUES {values})"
-                         f" SELECT {columns}, {CHORD_SQL} AS c2 FROM r CROSS JOIN post"
-                         f" WHERE rome = r.code AND cell BETWEEN r.c0 AND r.c1 AND lat BETWEEN r.a0 AND r.a1"
-                         f" AND lon BETWEEN r.o0 AND r.o1 AND {CHORD_SQL} <= :c2max{filters}")
+                    c0, c1, a0, a1, o0, o1 = (":" + n for n in names)
+                    arms.append(f"SELECT {_arm_columns(i, len(romes), chord)} FROM post WHERE rome = :r{i}"
+                                f" AND cell BETWEEN {c0} AND {c1} AND lat BETWEEN {a0} AND {a1}"
+                                f" AND lon BETWEEN {o0} AND {o1} AND {CHORD_SQL} <= :c2max"
+                                f"{_exclusions(i)}{filters}")
         else:
-            for i, code in enumerate(romes):
-                params[f"r{i}"] = code
-            codes = ", ".join(f":r{i}" for i in range(len(romes)))
-            union = f"SELECT {columns}, NULL AS c2 FROM post WHERE rome IN ({codes}){filters}"
-        if len(romes) > 1:
-            # A document indexed under several asked codes is one candidate with its best score.
-            return (f"SELECT id, source, lat, lon, max(score) AS score, diploma, contracts, published, expires,"
-                    f" apps, c2, rid, pday FROM ({union}) GROUP BY rid"), params
-        return (f"SELECT id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2, rid, pday"
-                f" FROM ({union})"), params
+            arms = [f"SELECT {_arm_columns(i, len(romes), chord)} FROM post WHERE rome = :r{i}{_exclusions(i)}"
+                    f"{filters}" for i in range(len(romes))]
+        return " UNION ALL ".join(arms), params
+
+    def _values_sql(self, romes: list[str], ranges: list[tuple[int, int, float, float, float, float]],
+                    filters: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Past SQLite's compound-select limit (many codes, wide circle): the ranges become a VALUES
+        table driving a join (outer loop over ranges, inner over the B-tree), deduplicated by GROUP BY."""
+        rows = []
+        for i in range(len(romes)):
+            for j, bounds in enumerate(ranges):
+                names = [f"{name}_{i}_{j}" for name in ("c0", "c1", "a0", "a1", "o0", "o1")]
+                params.update(zip(names, bounds))
+                rows.append(f"(:r{i}, {', '.join(':' + n for n in names)})")
+        union = (f"WITH r(code, c0, c1, a0, a1, o0, o1) AS (VALUES {', '.join(rows)})"
+                 f" SELECT id, rid, source, lat, lon, score, diploma, contracts, published, expires, apps, pday,"
+                 f" {CHORD_SQL} AS c2 FROM r CROSS JOIN post"
+                 f" WHERE rome = r.code AND cell BETWEEN r.c0 AND r.c1 AND lat BETWEEN r.a0 AND r.a1"
+                 f" AND lon BETWEEN r.o0 AND r.o1 AND {CHORD_SQL} <= :c2max{filters}")
+        return (f"SELECT id, source, lat, lon, max(score) AS score, diploma, contracts, published, expires,"
+                f" apps, c2, rid, pday FROM ({union}) GROUP BY rid"), params
 
     @staticmethod
     def _filters(query: MatchQuery, params: dict[str, Any]) -> str:
@@ -684,6 +695,23 @@ def _alive(pid: int) -> bool:
 
 
 _CONTRACT_NAMES = {bits: tuple(name for name, bit in CONTRACT_BITS.items() if bits & bit) for bits in range(4)}
+
+
+def _arm_columns(i: int, n: int, chord: str) -> str:
+    """Columns of the scan of asked code i of n: the best score over this and the later asked codes."""
+    score = "score"
+    if i < n - 1:
+        lookups = ", ".join(
+            f"CASE WHEN instr(codes, :e{k}) THEN (SELECT p2.score FROM post AS p2 WHERE p2.rome = :r{k}"
+            f" AND p2.cell = post.cell AND p2.id = post.id) ELSE 0.0 END" for k in range(i + 1, n))
+        score = f"max(score, {lookups})"
+    return (f"id, source, lat, lon, {score} AS score, diploma, contracts, published, expires, apps, {chord} AS c2,"
+            f" rid, pday")
+
+
+def _exclusions(i: int) -> str:
+    """Drop, from the scan of asked code i, documents that also carry an earlier asked code."""
+    return "".join(f" AND instr(codes, :e{k}) = 0" for k in range(i))
 
 
 def _hit(kind: str, row: tuple[Any, ...]) -> Hit:

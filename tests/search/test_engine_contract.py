@@ -249,3 +249,24 @@ def test_many_codes_over_a_wide_circle(engine, corpus, refs):
     query = MatchQuery(romes=codes, latitude=46.5, longitude=2.5, radius_km=200, page_size=None)
     got = [(h.kind, h.id) for h in engine.search(query).hits]
     assert got == [(k, i) for k, i, _ in _expected(corpus, query)] and got
+
+
+def test_a_document_under_several_asked_codes_is_one_candidate_with_its_best_score(engine, refs):
+    from mappings import company
+    from mappings.common import Place
+
+    record = company.Company(siret="12345678900011", name="Boulangerie du coin", place=Place(45.0, 5.0),
+                             rome_scores={"D1102": 30.0, "D1106": 80.0, "D1502": 55.0},
+                             rome_index_codes=["D1102", "D1106", "D1502"])
+    other = company.Company(siret="12345678900029", name="Épicerie", place=Place(45.01, 5.0),
+                            rome_scores={"D1106": 10.0}, rome_index_codes=["D1106"])
+    with engine.new_generation("company") as builder:
+        builder.add([company.to_document(record), company.to_document(other)])
+    for romes, best in ((("D1102",), 30.0), (("D1102", "D1106"), 80.0), (("D1106", "D1102"), 80.0),
+                        (("D1502", "D1102"), 55.0), (("D1102", "D1502", "D1106"), 80.0)):
+        for located in (True, False):
+            query = MatchQuery(romes=romes, latitude=45.0 if located else None, longitude=5.0 if located else None,
+                               radius_km=10, kinds=("company",), page_size=None)
+            hits = [h for h in engine.search(query).hits if h.id == record.siret]
+            assert len(hits) == 1 and hits[0].rome_score == best, (romes, located)
+            assert engine.search(query).totals["company"] == (2 if "D1106" in romes else 1)
