@@ -426,13 +426,15 @@ class EmbeddedEngine:
                      limit: int | None) -> tuple[list[Hit], int]:
         sql, params = self._candidate_sql(query)
         order = "c2, id" if query.located else "id"
-        page_sql = f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY {order}"  # total in every row
+        page_sql = f"SELECT * FROM ({sql}) ORDER BY {order}"
         if limit is not None:
             page_sql += f" LIMIT {int(limit)}"
         rows = conn.execute(page_sql, params).fetchall()
-        if rows:
-            return [_hit(kind, row) for row in rows], rows[0][-1]
-        return [], 0
+        if limit is None or len(rows) < limit:
+            return [_hit(kind, row) for row in rows], len(rows)
+        # A separate count is cheaper than count(*) OVER (), which materialises every candidate.
+        total = conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+        return [_hit(kind, row) for row in rows], total
 
     def _candidate_sql(self, query: MatchQuery) -> tuple[str, dict[str, Any]]:
         """A statement yielding one row per distinct candidate: per-(code, cell row) range scans.
