@@ -225,5 +225,12 @@ def run_command(scale: str | None) -> None:
     click.get_current_context().invoke(serve_command)
 
 
+# Scheduled jobs (`lba jobs ...`) and the scheduler process (`lba scheduler`) live in their own module.
+from scripts.jobs_cli import jobs_group, scheduler_command  # noqa: E402
+
+main.add_command(jobs_group)
+main.add_command(scheduler_command)
+
+
 if __name__ == "__main__":
     main()

@@ -30,6 +30,7 @@ CELL_DEG = 0.1
 N_COLS = 3600  # 360° / CELL_DEG
 CONTRACT_BITS = {"apprentissage": 1, "professionnalisation": 2}
 MAX_UNION_ARMS = 400  # SQLite refuses compound selects of more than 500 arms
+MAX_LOOKUP_CODES = 20  # beyond, multi-code dedupe goes through GROUP BY (SQLite functions take ≤ 127 args)
 BATCH = 5000  # documents per executemany: large enough to amortise, small enough to bound memory
 
 SCHEMA = """
@@ -454,11 +455,16 @@ class EmbeddedEngine:
             params[f"r{i}"] = code
             params[f"e{i}"] = f" {code} "
         chord = CHORD_SQL if query.located else "NULL"
+        if len(romes) > MAX_LOOKUP_CODES and not query.located:
+            # Too many codes for per-code lookups (SQLite caps a function at 127 arguments).
+            codes = ", ".join(f":r{i}" for i in range(len(romes)))
+            return (f"SELECT id, source, lat, lon, max(score) AS score, diploma, contracts, published, expires,"
+                    f" apps, NULL AS c2, rid, pday FROM post WHERE rome IN ({codes}){filters} GROUP BY rid"), params
         if query.located:
             x0, y0, z0 = unit_vector(query.latitude, query.longitude)  # type: ignore[arg-type]
             params.update(x0=x0, y0=y0, z0=z0, c2max=max_chord2(query.radius_km))
             ranges = cell_ranges(query.latitude, query.longitude, query.radius_km)  # type: ignore[arg-type]
-            if len(romes) * len(ranges) > MAX_UNION_ARMS:
+            if len(romes) * len(ranges) > MAX_UNION_ARMS or len(romes) > MAX_LOOKUP_CODES:
                 return self._values_sql(romes, ranges, filters, params)
             arms = []
             for i in range(len(romes)):

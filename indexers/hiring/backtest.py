@@ -219,8 +219,9 @@ def format_table(rows: Sequence[BacktestRow], chosen: str = CHOSEN_MODEL, k: int
         lines.append(line("mean", name, mean.tolist()))
     first = rows[0] if rows else None
     if first:
-        lines.append(f"\n{first.companies} companies judged at the last cutoff's first window, "
-                     f"{first.top_k.groups} (département, ROME) groups with ≥ {k} candidates; * = chosen model")
+        lines.append(f"\nwindow {first.window}: {first.companies} companies judged, {first.hirers} of them hired an "
+                     f"apprentice; {first.top_k.groups} (département, ROME) groups with ≥ {k} candidates. "
+                     "* = chosen model")
     return "\n".join(lines)
 
 
