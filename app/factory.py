@@ -7,7 +7,9 @@ from flask import Flask
 
 from app.config import Settings
 from app.api.access import register_access
+from app.api.communes import init_app as init_communes
 from app.errors import register_error_handlers
+from app.metiers import init_app as init_metiers
 from app.referentials import get_referentials
 from app.search import build_engine
 from app.search.contract import SearchEngine
@@ -28,6 +30,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.extensions["lba.settings"] = settings
     app.extensions["lba.refs"] = get_referentials(settings.data_dir)
     app.extensions["lba.engine"] = engine or build_engine(settings)
+    init_metiers(app)  # free text → ROME codes; sets the "lba.resolver" the match service uses
+    init_communes(app)
     weights = load_weights(settings.ranking_weights) if settings.ranking_weights else DEFAULT_WEIGHTS
     app.extensions["lba.match"] = MatchService(app.extensions["lba.engine"], app.extensions["lba.refs"], weights,
                                                resolver=app.extensions.get("lba.resolver"))
@@ -40,10 +44,14 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     from app.api.match import bp as match_bp
     from app.api.v3 import bp as v3_bp
     from app.api.openapi import bp as openapi_bp
+    from app.api.communes import bp as communes_bp
+    from app.api.metiers import bp as metiers_bp
     app.register_blueprint(health_bp)
     app.register_blueprint(match_bp)
     app.register_blueprint(details_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(v3_bp)
+    app.register_blueprint(metiers_bp)
+    app.register_blueprint(communes_bp)
     register_error_handlers(app)
     return app

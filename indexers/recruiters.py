@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -209,16 +210,17 @@ def _project_batch(items: list[Any]) -> list[tuple[float, float] | None]:
 def iter_documents(path: str | Path, refs: Referentials, stats: ImportStats) -> Iterator[dict[str, Any]]:
     """Company documents of the algorithm's JSON array, streamed in batches; the first row of a SIRET wins."""
     seen: set[str] = set()
-    items = stream_items(path)
-    while batch := list(islice(items, BATCH)):
-        for item, projected in zip(batch, _project_batch(batch)):
-            stats.read += 1
-            record = guarded(stats, map_company, item, refs, stats.warn, projected)
-            if record is None:
-                continue
-            if record.siret in seen:
-                stats.reject("duplicate siret")
-                continue
-            seen.add(record.siret)
-            stats.indexed += 1
-            yield to_document(record)
+    # closing(): a consumer that stops early (a failed build) must not leave the file open.
+    with closing(stream_items(path)) as items:
+        while batch := list(islice(items, BATCH)):
+            for item, projected in zip(batch, _project_batch(batch)):
+                stats.read += 1
+                record = guarded(stats, map_company, item, refs, stats.warn, projected)
+                if record is None:
+                    continue
+                if record.siret in seen:
+                    stats.reject("duplicate siret")
+                    continue
+                seen.add(record.siret)
+                stats.indexed += 1
+                yield to_document(record)

@@ -9,7 +9,7 @@ from marshmallow import ValidationError
 from app.api.access import count_results
 from app.errors import ApiError, invalid_parameters
 from app.schemas import KindSearchSchema, MatchRequestSchema
-from app.services.match import MatchService, TextNotAvailable, UnknownRome
+from app.services.match import MatchService, NoJobForText, TextNotAvailable, UnknownRome
 from app.services.places import UnknownPlace
 
 bp = Blueprint("match", __name__, url_prefix="/api/v1")
@@ -30,6 +30,9 @@ def run_match(params: dict[str, Any]) -> dict[str, Any]:
         raise invalid_parameters({"romes": [f"Codes ROME inconnus : {', '.join(exc.codes)}."]}) from None
     except UnknownPlace as exc:
         raise invalid_parameters({exc.field: [exc.message]}) from None
+    except NoJobForText:
+        raise invalid_parameters({"q": ["Aucun métier ne correspond à ce texte : précisez-le ou choisissez "
+                                        "une suggestion."]}) from None
     except TextNotAvailable:
         raise ApiError(400, "not_available", "La recherche par texte libre (q) n'est pas disponible : "
                                              "indiquez des codes ROME (romes).", {"q": ["Non disponible."]}) from None

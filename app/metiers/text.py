@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from app.referentials.communes import fold
+from app.referentials.communes import fold as _fold_accents
 
 __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_TOKENS", "SOFT_WORDS", "STOPWORDS", "fold", "stem", "tokens"]
 
@@ -11,6 +11,16 @@ __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_TOKENS", "SOFT_WORDS", "STOPWORDS", "fo
 MAX_QUERY_CHARS = 200
 # A job title rarely has more than 8 meaningful words; a pasted paragraph must not cost 100 lookups.
 MAX_QUERY_TOKENS = 12
+
+# Ligatures that Unicode decomposition leaves whole: without this "Œnologue" would fold to "nologue"
+# and "Manœuvre" to "manuvre".
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})
+
+
+def fold(text: str) -> str:
+    """Lower-case, ligatures spelt out, accents stripped, punctuation turned into single spaces."""
+    return _fold_accents(text.translate(_LIGATURES))
+
 
 # Function words: they carry no job meaning in a label or in a query.
 STOPWORDS = frozenset(fold(w) for w in """
@@ -39,7 +49,11 @@ _SUFFIXES = (
     ("ienne", "ien"), ("ieres", "ier"), ("iere", "ier"), ("eres", "er"), ("ere", "er"), ("antes", "ant"),
     ("ante", "ant"), ("entes", "ent"), ("ente", "ent"), ("elles", "el"), ("elle", "el"), ("ettes", "et"),
     ("ette", "et"), ("ives", "if"), ("ive", "if"), ("ffes", "f"), ("ffe", "f"), ("aux", "al"),
+    ("ales", "al"), ("ale", "al"), ("nnes", "n"), ("nne", "n"), ("ees", "e"), ("ee", "e"),
+    ("tes", "t"), ("te", "t"), ("des", "d"), ("de", "d"),
 )
+# The bare "-te"/"-de" endings ("avocate", "marchande") need a longer base, or "vente" would become "vent".
+_SHORT_BASE_SUFFIXES = frozenset({"tes", "te", "des", "de"})
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
@@ -53,7 +67,8 @@ def stem(word: str) -> str:
     if len(word) <= 3 or word.isdigit():
         return word
     for suffix, replacement in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+        base = len(word) - len(suffix)
+        if word.endswith(suffix) and base >= (4 if suffix in _SHORT_BASE_SUFFIXES else 2):
             return word[: -len(suffix)] + replacement
     if word.endswith(("s", "x")) and not word.endswith(("ss", "us", "is")) and len(word) > 4:
         return word[:-1]

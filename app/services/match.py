@@ -21,6 +21,9 @@ WIDEN_MAX_KM = 100.0
 #: Extra candidates asked per kind beyond what the pages need: a guard against float noise between
 #: the engine's totals and Python's (the engine tests find none) at the cut.
 RANK_MARGIN = 5
+#: How many job families a free-text query searches: the résolveur's best few, so "cuisto" finds
+#: cooks and kitchen helpers without drifting into every food trade.
+RESOLVED_FAMILIES = 3
 PLURAL = {"formation": "formations", "offer": "offers", "company": "companies"}
 
 
@@ -34,6 +37,10 @@ class UnknownRome(LookupError):
 
 class TextNotAvailable(LookupError):
     """A free-text job was asked but no résolveur is configured."""
+
+
+class NoJobForText(LookupError):
+    """The free text means no job the referential knows."""
 
 
 class RomeResolver(Protocol):
@@ -97,7 +104,12 @@ class MatchService:
             return romes
         if self.resolver is None:
             raise TextNotAvailable(params.get("q", ""))
-        return [match.code for match in self.resolver(params["q"], limit=5)]
+        matches = self.resolver(params["q"], limit=RESOLVED_FAMILIES)
+        if not matches:
+            raise NoJobForText(params["q"])
+        # Parent codes: the résolveur's best code is often a ROME 4.0 child (M1855 for "dev web"), and
+        # searching the parent also finds documents coded with its siblings (M1805...).
+        return list(dict.fromkeys(match.parent for match in matches))
 
     def _run(self, romes: list[str], place: ResolvedPlace | None, radius: float, kinds: tuple[str, ...],
              params: dict[str, Any], sort: str, page: int,

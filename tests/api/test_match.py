@@ -93,10 +93,13 @@ def test_an_empty_located_search_widens_the_radius_and_says_so(api_settings, ref
     assert far["total"] == 0 and far["radius_km"] == 100 and far["warnings"]
 
 
-def test_free_text_without_a_resolver_is_refused_clearly(client):
-    response = client.get("/api/v1/match?q=boulanger")
-    assert response.status_code == 400
-    assert response.get_json()["error"]["code"] == "not_available"
+def test_free_text_is_resolved_to_rome_codes(client, app):
+    # The factory registers the métier index's resolver (app/metiers), so `q` needs no `romes`.
+    assert app.extensions["lba.resolver"]("boulanger", limit=5)[0].code == "D1102"
+    body = _get(client, "q=boulangere&" + LYON + "&radius=200")
+    assert body["romes"][0]["code"] == "D1102" and body["items"]
+    nothing = client.get("/api/v1/match?q=zzqxw")
+    assert nothing.status_code == 400 and list(nothing.get_json()["error"]["details"]) == ["q"]
 
 
 def test_no_email_address_in_any_output(client):

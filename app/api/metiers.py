@@ -1,0 +1,37 @@
+"""GET /api/v1/metiers (job-title autocomplete) and /api/v1/metiers/resolve (free text to ROME codes)."""
+from __future__ import annotations
+
+from flask import Blueprint, request
+from marshmallow import ValidationError
+
+from app.errors import invalid_parameters
+from app.metiers import get_metier_resolver
+from app.schemas_autocomplete import MetierQuerySchema
+
+bp = Blueprint("metiers", __name__, url_prefix="/api/v1")
+_schema = MetierQuerySchema()
+SUGGESTIONS = 20
+RESOLVED = 10
+
+
+def _params() -> dict:
+    try:
+        return _schema.load_args(request.args)
+    except ValidationError as exc:
+        raise invalid_parameters(exc.normalized_messages()) from None
+
+
+@bp.get("/metiers")
+def suggest_metiers():
+    """Job titles completing what was typed, each with its appellation, ROME and parent codes."""
+    params = _params()
+    suggestions = get_metier_resolver().suggest(params["q"], params["limit"] or SUGGESTIONS)
+    return {"query": params["q"], "metiers": [s.to_dict() for s in suggestions]}
+
+
+@bp.get("/metiers/resolve")
+def resolve_metiers():
+    """The ROME code families a free-text query means, best first."""
+    params = _params()
+    romes = get_metier_resolver().resolve(params["q"], params["limit"] or RESOLVED)
+    return {"query": params["q"], "romes": [m.to_dict() for m in romes]}

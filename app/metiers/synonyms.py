@@ -1,0 +1,80 @@
+"""The hand-written slang, abbreviation and intent list (synonyms.csv) and the query rewriting it drives."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Collection, Container
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.metiers.text import stem, tokens
+from app.referentials.csvfile import ReferenceDataError
+
+SYNONYMS_PATH = Path(__file__).with_name("synonyms.csv")
+
+
+@dataclass(frozen=True)
+class Synonym:
+    """One row: what people type, the ROME codes it means, and the standard wording it stands for."""
+
+    term: str
+    words: tuple[str, ...]
+    romes: tuple[str, ...]
+    equivalent: tuple[str, ...]
+
+
+def load_synonyms(known_codes: Container[str], path: Path = SYNONYMS_PATH) -> list[Synonym]:
+    """Read the synonym list, refusing unknown ROME codes so a typo in the file cannot go unnoticed."""
+    if not path.is_file():
+        raise ReferenceDataError(f"{path}: synonym list not found")
+    text = "".join(line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+                   if not line.startswith("#"))
+    out: list[Synonym] = []
+    for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        term = (row.get("terme") or "").strip()
+        words = tuple(tokens(term, keep_stopwords=True))
+        if not words:
+            raise ReferenceDataError(f"{path}: row {line}: empty term")
+        romes = tuple(code.strip().upper() for code in (row.get("codes_rome") or "").split("|") if code.strip())
+        unknown = [code for code in romes if code not in known_codes]
+        if unknown:
+            raise ReferenceDataError(f"{path}: row {line}: unknown ROME code(s) {', '.join(unknown)}")
+        equivalent = tuple(tokens(row.get("equivalent") or "", keep_stopwords=True))
+        if not romes and not equivalent:
+            raise ReferenceDataError(f"{path}: row {line}: {term!r} has neither ROME codes nor an equivalent")
+        out.append(Synonym(term, words, romes, equivalent))
+    return out
+
+
+class Rewriter:
+    """Replaces slang and abbreviations in a folded token list by their standard wording.
+
+    Longest terms win ("educ spe" before "educ"), so a phrase is rewritten as a whole. A term is
+    slang when one of its words is unknown to the referential (`known_words`); terms made only of
+    real title words are left alone.
+    """
+
+    def __init__(self, synonyms: list[Synonym], known_words: Collection[str] = ()) -> None:
+        known = set(known_words) | {stem(w) for w in known_words}
+
+        def is_slang(words: tuple[str, ...]) -> bool:
+            return any(w not in known and stem(w) not in known for w in words)
+
+        self._by_words = {s.words: s.equivalent for s in synonyms if s.equivalent and is_slang(s.words)}
+        self._longest = max((len(words) for words in self._by_words), default=0)
+
+    def rewrite(self, words: list[str]) -> list[str]:
+        """`words` with every known term replaced; unchanged words are kept as they are."""
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for size in range(min(self._longest, len(words) - i), 0, -1):
+                equivalent = self._by_words.get(tuple(words[i:i + size]))
+                if equivalent is not None:
+                    out.extend(equivalent)
+                    i += size
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return out
