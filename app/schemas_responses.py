@@ -162,3 +162,65 @@ class V3SearchResponseSchema(Schema):
     jobs = fields.List(fields.Dict(), required=True)
     recruiters = fields.List(fields.Dict(), required=True)
     warnings = fields.List(fields.Nested(WarningSchema), required=True)
+
+
+class MetierSuggestionSchema(Schema):
+    """One job-title suggestion."""
+
+    label = fields.String(required=True)
+    appellation_code = fields.String(allow_none=True, required=True)
+    rome = fields.String(required=True)
+    parent = fields.String(required=True)
+    score = fields.Float(required=True)
+
+
+class MetiersResponseSchema(Schema):
+    """Job-title autocomplete."""
+
+    query = fields.String(required=True)
+    metiers = fields.List(fields.Nested(MetierSuggestionSchema), required=True)
+
+
+class ResolvedRomeSchema(Schema):
+    """One ROME code family a free text means."""
+
+    code = fields.String(required=True)
+    parent = fields.String(required=True)
+    label = fields.String(required=True)
+    score = fields.Float(required=True)
+
+
+class ResolveResponseSchema(Schema):
+    """Free text resolved to ranked ROME codes."""
+
+    query = fields.String(required=True)
+    romes = fields.List(fields.Nested(ResolvedRomeSchema), required=True)
+
+
+class DepartmentSchema(Schema):
+    """A department."""
+
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class CommuneSuggestionSchema(Schema):
+    """One place suggestion."""
+
+    insee = fields.String(required=True)
+    name = fields.String(required=True)
+    postcodes = fields.List(fields.String(), required=True)
+    department = fields.Nested(DepartmentSchema, required=True)
+    latitude = fields.Float(required=True)
+    longitude = fields.Float(required=True)
+    population = fields.Integer(allow_none=True)
+    kind = fields.String()
+    parent_insee = fields.String(allow_none=True)
+    score = fields.Float()
+
+
+class CommunesResponseSchema(Schema):
+    """Place autocomplete."""
+
+    query = fields.String(required=True)
+    communes = fields.List(fields.Nested(CommuneSuggestionSchema), required=True)

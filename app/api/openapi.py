@@ -9,7 +9,9 @@ from flask import Blueprint, Flask, current_app, render_template_string
 
 from app.api.v3 import JobsSearchSchema, StringList
 from app.schemas import CommaList, KindSearchSchema, MatchRequestSchema
-from app.schemas_responses import (ErrorSchema, HealthSchema, ItemSchema, MatchResponseSchema,
+from app.schemas_autocomplete import CommuneQuerySchema, MetierQuerySchema
+from app.schemas_responses import (CommunesResponseSchema, ErrorSchema, HealthSchema, ItemSchema,
+                                   MatchResponseSchema, MetiersResponseSchema, ResolveResponseSchema,
                                    V3SearchResponseSchema)
 
 bp = Blueprint("openapi", __name__)
@@ -33,6 +35,14 @@ def _search_operation(summary: str, schema: type, tag: str) -> dict[str, Any]:
         "parameters": [{"in": "query", "schema": schema}],
         "responses": {"200": {"description": "Résultats classés.", "content": {"application/json": {
             "schema": "MatchResponseSchema"}}}, **_error_responses("400", "401", "429", "503")},
+    }}
+
+
+def _lookup_operation(summary: str, schema: type, response: str) -> dict[str, Any]:
+    return {"get": {
+        "summary": summary, "tags": ["saisie"], "parameters": [{"in": "query", "schema": schema}],
+        "responses": {"200": {"description": "Suggestions.", "content": {"application/json": {
+            "schema": response}}}, **_error_responses("400", "401", "429")},
     }}
 
 
@@ -60,7 +70,10 @@ def build_spec(app: Flask) -> dict[str, Any]:
     plugin.map_to_openapi_type(StringList, "string", None)
     for name, schema in (("ErrorSchema", ErrorSchema), ("ItemSchema", ItemSchema),
                          ("MatchResponseSchema", MatchResponseSchema), ("HealthSchema", HealthSchema),
-                         ("V3SearchResponseSchema", V3SearchResponseSchema)):
+                         ("V3SearchResponseSchema", V3SearchResponseSchema),
+                         ("MetiersResponseSchema", MetiersResponseSchema),
+                         ("ResolveResponseSchema", ResolveResponseSchema),
+                         ("CommunesResponseSchema", CommunesResponseSchema)):
         spec.components.schema(name, schema=schema)
     spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     paths = {
@@ -78,6 +91,13 @@ def build_spec(app: Flask) -> dict[str, Any]:
             "responses": {"200": {"description": "`jobs`, `recruiters`, `warnings`.", "content": {
                 "application/json": {"schema": "V3SearchResponseSchema"}}},
                 **_error_responses("400", "401", "429", "503")}}},
+        "/api/v1/metiers": _lookup_operation("Suggestions de métiers (appellations) pour un texte saisi.",
+                                             MetierQuerySchema, "MetiersResponseSchema"),
+        "/api/v1/metiers/resolve": _lookup_operation("Codes ROME que désigne un texte libre, du plus probable "
+                                                     "au moins probable.", MetierQuerySchema,
+                                                     "ResolveResponseSchema"),
+        "/api/v1/communes": _lookup_operation("Suggestions de communes (nom, code postal, code INSEE).",
+                                              CommuneQuerySchema, "CommunesResponseSchema"),
         "/healthz": {"get": {"summary": "État du service.", "tags": ["service"], "responses": {
             "200": {"description": "Service prêt.", "content": {"application/json": {"schema": "HealthSchema"}}},
             "503": {"description": "Aucun index publié ou moteur indisponible.",

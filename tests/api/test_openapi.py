@@ -15,7 +15,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def test_openapi_lists_every_route_and_parameter(client):
     spec = client.get("/api/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    for path in ("/api/v1/match", "/api/v1/formations", "/api/v1/offers", "/api/v1/companies",
+    for path in ("/api/v1/match", "/api/v1/formations", "/api/v1/offers", "/api/v1/companies", "/api/v1/metiers",
+                 "/api/v1/metiers/resolve", "/api/v1/communes", "/api/v3/jobs/search",
                  "/api/v1/offers/{offer_id}", "/api/v1/companies/{siret}", "/healthz"):
         assert path in spec["paths"], path
     names = {p["name"] for p in spec["paths"]["/api/v1/match"]["get"]["parameters"]}
