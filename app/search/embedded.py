@@ -434,10 +434,11 @@ class EmbeddedEngine:
         if limit is None or len(rows) < limit:
             return [_hit(kind, row) for row in rows], len(rows)
         # A separate count is cheaper than count(*) OVER (), which materialises every candidate.
-        total = conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+        count_sql, count_params = self._candidate_sql(query, slim="1 AS one")
+        total = conn.execute(f"SELECT count(*) FROM ({count_sql})", count_params).fetchone()[0]
         return [_hit(kind, row) for row in rows], total
 
-    def _candidate_sql(self, query: MatchQuery) -> tuple[str, dict[str, Any]]:
+    def _candidate_sql(self, query: MatchQuery, slim: str | None = None) -> tuple[str, dict[str, Any]]:
         """A statement yielding one row per distinct candidate: per-(code, cell row) range scans.
 
         Columns: id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2 (squared
@@ -472,12 +473,12 @@ class EmbeddedEngine:
                     names = [f"{name}_{i}_{j}" for name in ("c0", "c1", "a0", "a1", "o0", "o1")]
                     params.update(zip(names, bounds))
                     c0, c1, a0, a1, o0, o1 = (":" + n for n in names)
-                    arms.append(f"SELECT {_arm_columns(i, len(romes), chord)} FROM post WHERE rome = :r{i}"
+                    arms.append(f"SELECT {_arm_columns(i, len(romes), chord, slim)} FROM post WHERE rome = :r{i}"
                                 f" AND cell BETWEEN {c0} AND {c1} AND lat BETWEEN {a0} AND {a1}"
                                 f" AND lon BETWEEN {o0} AND {o1} AND {CHORD_SQL} <= :c2max"
                                 f"{_exclusions(i)}{filters}")
         else:
-            arms = [f"SELECT {_arm_columns(i, len(romes), chord)} FROM post WHERE rome = :r{i}{_exclusions(i)}"
+            arms = [f"SELECT {_arm_columns(i, len(romes), chord, slim)} FROM post WHERE rome = :r{i}{_exclusions(i)}"
                     f"{filters}" for i in range(len(romes))]
         return " UNION ALL ".join(arms), params
 
@@ -557,8 +558,9 @@ class EmbeddedEngine:
                 facets[kind] = {"diploma": {}, "contract": {}, "distance": {}}
                 continue
             generations[kind] = self._meta(conn, "generation")
+            facet_sql, facet_params = self._candidate_sql(query, slim="diploma, contracts, {chord} AS c2")
+            facets[kind], totals[kind] = self._facets(conn, facet_sql, facet_params, query)
             sql, params = self._candidate_sql(query)
-            facets[kind], totals[kind] = self._facets(conn, sql, params, query)
             if totals[kind]:
                 hits.extend(self._top(conn, kind, sql, params, query, specs[kind], sort, limit))
         return RankedCandidates(hits=hits, totals=totals, facets=facets, generation=generations)
@@ -705,8 +707,10 @@ def _alive(pid: int) -> bool:
 _CONTRACT_NAMES = {bits: tuple(name for name, bit in CONTRACT_BITS.items() if bits & bit) for bits in range(4)}
 
 
-def _arm_columns(i: int, n: int, chord: str) -> str:
+def _arm_columns(i: int, n: int, chord: str, slim: str | None = None) -> str:
     """Columns of the scan of asked code i of n: the best score over this and the later asked codes."""
+    if slim is not None:
+        return slim.replace("{chord}", chord)
     score = "score"
     if i < n - 1:
         lookups = ", ".join(
