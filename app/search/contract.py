@@ -101,6 +101,25 @@ class RankedCandidates:
     generation: dict[str, str] = field(default_factory=dict)
 
 
+class PublishOnSuccess:
+    """Context-manager behaviour shared by every engine's builder: publish on success, discard on error."""
+
+    def publish(self) -> None:  # pragma: no cover - implemented by each builder
+        raise NotImplementedError
+
+    def discard(self) -> None:  # pragma: no cover - implemented by each builder
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.publish()
+        else:
+            self.discard()
+
+
 class IndexBuilder(Protocol):
     """A new index generation being filled; invisible to readers until `publish()`."""
 

@@ -25,7 +25,8 @@ from typing import Any, Protocol
 import orjson
 
 from app.search import es_queries as q
-from app.search.contract import KINDS, EngineUnavailable, Hit, MatchQuery, RankedCandidates, SearchResult
+from app.search.contract import (KINDS, EngineUnavailable, Hit, MatchQuery, PublishOnSuccess, RankedCandidates,
+                                 SearchResult)
 from ranking.linear import LinearSpec
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ def connect(config: ConnectionConfig) -> Connection:
 
 
 # ----- builder -------------------------------------------------------------------------------------
-class ElasticBuilder:
+class ElasticBuilder(PublishOnSuccess):
     """A generation index being filled; the alias keeps pointing at the published one until `publish()`."""
 
     def __init__(self, engine: "ElasticEngine", kind: str) -> None:
@@ -291,14 +292,6 @@ class ElasticBuilder:
             # The engine is down: the next new_generation() removes the index once it is old enough.
             log.warning("could not delete the partial index %s: %s", self.index, exc)
 
-    def __enter__(self) -> "ElasticBuilder":
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            self.publish()
-        else:
-            self.discard()
 
 
 def _chunks(documents: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

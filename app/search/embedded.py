@@ -17,7 +17,8 @@ from typing import Any
 
 import orjson
 
-from app.search.contract import KINDS, EngineUnavailable, Hit, MatchQuery, RankedCandidates, SearchResult
+from app.search.contract import (KINDS, EngineUnavailable, Hit, MatchQuery, PublishOnSuccess, RankedCandidates,
+                                 SearchResult)
 from app.search.geo import EARTH_RADIUS_KM, km_from_chord2, lat_span, lon_half_width, max_chord2, unit_vector
 from ranking.linear import LinearSpec
 from ranking.weights import DISTANCE_BANDS_KM
@@ -164,7 +165,7 @@ class _Generation:
         return self.dir / name, stat.st_ino
 
 
-class EmbeddedBuilder:
+class EmbeddedBuilder(PublishOnSuccess):
     """A generation file being filled; readers do not see it until `publish()` moves the pointer."""
 
     def __init__(self, engine: "EmbeddedEngine", kind: str) -> None:
@@ -272,14 +273,6 @@ class EmbeddedBuilder:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
-    def __enter__(self) -> "EmbeddedBuilder":
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            self.publish()
-        else:
-            self.discard()
 
 
 class EmbeddedEngine:
