@@ -1,4 +1,4 @@
-"""Backtest of the hiring models: fit on months before a cutoff T, judge the predictions of months T..T+5 against what happened.
+"""Backtest of the hiring models: fit on the months before a cutoff T, judge their predictions of T..T+5.
 
 Metrics, per model and cutoff, over the companies the service could show at T (existing, not
 closed, not opted out):
@@ -12,6 +12,11 @@ closed, not opted out):
   that made the top k (both pooled over groups; every group has exactly k slots, so pooled and
   averaged precision are equal). Ties are broken by one seeded shuffle shared by all models, as
   La Bonne Boite's daily shuffle does;
+* precision/recall@shown: the companies the service would publish at T. The chosen model's file
+  holds the K companies whose best per-ROME score passes MIN_ROME_SCORE; every model is judged on
+  its own top K companies (by best per-ROME predicted hires), so all show the same number:
+  precision = share of them that hired an apprentice, recall = share of all hiring companies
+  among them;
 * top-10 % capture: share of all apprenticeship hires made by the 10 % of companies predicted
   highest (La Bonne Boite's own performance indicator);
 * mean Poisson deviance of the predicted counts;
@@ -21,7 +26,7 @@ closed, not opted out):
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +35,7 @@ from app.referentials import Referentials
 from indexers.hiring.features import HORIZON, target
 from indexers.hiring.history import History
 from indexers.hiring.models import CHOSEN_MODEL, MODELS, make_model
-from indexers.hiring.output import rome_pairs
+from indexers.hiring.output import MIN_ROME_SCORE, rome_pairs, rome_score
 
 #: First-page size of a search: the API's default page size, and La Bonne Boite's.
 K = 20
@@ -110,6 +115,32 @@ def top_share(y: np.ndarray, mu: np.ndarray, tiebreak: np.ndarray, share: float 
 
 
 @dataclass(frozen=True)
+class Shown:
+    """The top `k` companies of a model against the companies that hired."""
+
+    k: int
+    hits: int
+    relevant: int
+
+    @property
+    def precision(self) -> float:
+        """Hiring companies among the k shown."""
+        return self.hits / self.k if self.k else 0.0
+
+    @property
+    def recall(self) -> float:
+        """Hiring companies that were shown."""
+        return self.hits / self.relevant if self.relevant else 0.0
+
+
+def top_companies(scores: np.ndarray, relevant: np.ndarray, k: int, tiebreak: np.ndarray) -> Shown:
+    """How many of the `k` best-scored companies are relevant (ties by `tiebreak`)."""
+    top = np.lexsort((tiebreak, -scores))[:k]
+    return Shown(k=int(min(k, scores.size)), hits=int(relevant[top].astype(bool).sum()),
+                 relevant=int(relevant.astype(bool).sum()))
+
+
+@dataclass(frozen=True)
 class BacktestRow:
     """One model judged at one cutoff."""
 
@@ -119,6 +150,7 @@ class BacktestRow:
     companies: int
     hirers: int
     top_k: GroupedTopK
+    shown: Shown
     top10_share: float
     deviance: float
     calibration: np.ndarray
@@ -148,30 +180,49 @@ def default_cutoffs(n_months: int) -> list[int]:
     return [last - 6, last - 3, last]
 
 
+def best_shares(nafs: np.ndarray, refs: Referentials) -> np.ndarray:
+    """Per company, the largest ROME share of its NAF code (0 when the NAF has no ROME)."""
+    codes, inverse = np.unique(nafs, return_inverse=True)
+    best = np.array([max(refs.naf.rome_shares(naf).values(), default=0.0) for naf in codes.tolist()])
+    return best[inverse]
+
+
 def evaluate(history: History, refs: Referentials, cutoff: int, predicted: dict[str, np.ndarray],
-             k: int = K) -> dict[str, tuple[int, int, GroupedTopK, float, float, np.ndarray]]:
-    """Metrics of several models' predictions for months [cutoff, cutoff + HORIZON), by model name."""
+             k: int = K, chosen: str = CHOSEN_MODEL) -> dict[str, tuple[int, int, GroupedTopK, Shown, float, float,
+                                                                       np.ndarray]]:
+    """Metrics of several models' predictions for months [cutoff, cutoff + HORIZON), by model name.
+
+    The number of companies shown is set by `chosen`'s predictions (or the first model's).
+    """
     companies = history.companies
     eligible = history.active_at(cutoff) & ~companies.opt_out
     rows = np.flatnonzero(eligible)
-    y = target(history, cutoff)[rows]
-    tiebreak = np.random.default_rng(TIE_SEED).permutation(len(companies))[rows]
+    y_all = target(history, cutoff)
+    y = y_all[rows]
+    shuffle = np.random.default_rng(TIE_SEED).permutation(len(companies))
+    tiebreak = shuffle[rows]
     pairs = rome_pairs(companies.naf, refs, rows)
-    departments, department_index = np.unique(companies.department, return_inverse=True)
+    _, department_index = np.unique(companies.department, return_inverse=True)
     groups = department_index[pairs.company].astype(np.int64) * len(pairs.codes) + pairs.rome
-    hired_pair = target(history, cutoff)[pairs.company] > 0
-    pair_tiebreak = np.random.default_rng(TIE_SEED).permutation(len(companies))[pairs.company]
+    best = best_shares(companies.naf, refs)
+    showable = rows[best[rows] > 0]
+    reference = predicted.get(chosen, next(iter(predicted.values())))
+    shown_count = int((rome_score(reference[showable] * best[showable]) >= MIN_ROME_SCORE).sum())
     out = {}
     for name, mu_all in predicted.items():
         mu = mu_all[rows]
-        top_k = grouped_top_k(groups, mu_all[pairs.company] * pairs.share, hired_pair, k, pair_tiebreak)
-        out[name] = (rows.size, int((y > 0).sum()), top_k, top_share(y, mu, tiebreak), poisson_deviance(y, mu),
-                     calibration_deciles(y, mu, tiebreak))
+        top_k = grouped_top_k(groups, mu_all[pairs.company] * pairs.share, y_all[pairs.company] > 0, k,
+                              shuffle[pairs.company])
+        shown = top_companies(mu_all[showable] * best[showable], y_all[showable] > 0, shown_count,
+                              shuffle[showable])
+        out[name] = (rows.size, int((y > 0).sum()), top_k, shown, top_share(y, mu, tiebreak),
+                     poisson_deviance(y, mu), calibration_deciles(y, mu, tiebreak))
     return out
 
 
 def run_backtest(history: History, refs: Referentials, cutoffs: Sequence[int] | None = None,
-                 models: Sequence[str] = tuple(MODELS), k: int = K, log=None) -> list[BacktestRow]:
+                 models: Sequence[str] = tuple(MODELS), k: int = K,
+                 log: Callable[[str], None] | None = None) -> list[BacktestRow]:
     """Fit every model on the months before each cutoff and judge its next HORIZON months."""
     results = []
     for cutoff in cutoffs or default_cutoffs(history.n_months):
@@ -187,41 +238,42 @@ def run_backtest(history: History, refs: Referentials, cutoffs: Sequence[int] | 
                 log(f"cutoff {history.label(cutoff)}: {name} fitted in {timings[name][0]:.1f} s, "
                     f"scored in {timings[name][1]:.1f} s")
         window = f"{history.label(cutoff)}..{history.label(cutoff + HORIZON - 1)}"
-        for name, (companies, hirers, top_k, share, deviance, deciles) in evaluate(
+        for name, (companies, hirers, top_k, shown, share, deviance, deciles) in evaluate(
                 history, refs, cutoff, predicted, k).items():
-            results.append(BacktestRow(name, cutoff, window, companies, hirers, top_k, share, deviance, deciles,
-                                       *timings[name]))
+            results.append(BacktestRow(name, cutoff, window, companies, hirers, top_k, shown, share, deviance,
+                                       deciles, *timings[name]))
     return results
+
+
+def _values(row: BacktestRow) -> tuple[float, ...]:
+    return (row.top_k.precision, row.top_k.recall, row.shown.precision, row.shown.recall, row.top10_share,
+            row.deviance, row.cal_error, row.ratio, row.fit_seconds, row.predict_seconds)
 
 
 def format_table(rows: Sequence[BacktestRow], chosen: str = CHOSEN_MODEL, k: int = K) -> str:
     """The metrics table: one line per (cutoff, model), then the mean over cutoffs; `*` marks the chosen model."""
-    header = (f"{'window':<17} {'model':<14} {'P@' + str(k):>7} {'R@' + str(k):>7} {'top10%':>7} "
-              f"{'deviance':>9} {'cal.err':>8} {'pred/obs':>8} {'fit s':>7} {'score s':>7}")
+    header = (f"{'window':<17} {'model':<14} {'P@' + str(k):>6} {'R@' + str(k):>6} {'P@shown':>7} {'R@shown':>7} "
+              f"{'top10%':>6} {'deviance':>8} {'cal.err':>7} {'pred/obs':>8} {'fit s':>6} {'score s':>7}")
     lines = [header, "-" * len(header)]
 
     def line(window: str, name: str, values: Sequence[float]) -> str:
         mark = "*" if name == chosen else " "
-        p, r, share, deviance, cal, ratio, fit, score = values
-        return (f"{window:<17} {mark}{name:<13} {p:7.3f} {r:7.3f} {share:7.3f} {deviance:9.4f} {cal:8.3f} "
-                f"{ratio:8.3f} {fit:7.1f} {score:7.1f}")
+        p, r, ps, rs, share, deviance, cal, ratio, fit, score = values
+        return (f"{window:<17} {mark}{name:<13} {p:6.3f} {r:6.3f} {ps:7.3f} {rs:7.3f} {share:6.3f} {deviance:8.4f} "
+                f"{cal:7.3f} {ratio:8.3f} {fit:6.1f} {score:7.1f}")
 
-    names = list(dict.fromkeys(row.model for row in rows))
     for row in rows:
-        lines.append(line(row.window, row.model, (row.top_k.precision, row.top_k.recall, row.top10_share,
-                                                  row.deviance, row.cal_error, row.ratio, row.fit_seconds,
-                                                  row.predict_seconds)))
+        lines.append(line(row.window, row.model, _values(row)))
     lines.append("-" * len(header))
-    for name in names:
-        mine = [row for row in rows if row.model == name]
-        mean = np.mean([(row.top_k.precision, row.top_k.recall, row.top10_share, row.deviance, row.cal_error,
-                         row.ratio, row.fit_seconds, row.predict_seconds) for row in mine], axis=0)
-        lines.append(line("mean", name, mean.tolist()))
-    first = rows[0] if rows else None
-    if first:
-        lines.append(f"\nwindow {first.window}: {first.companies} companies judged, {first.hirers} of them hired an "
-                     f"apprentice; {first.top_k.groups} (département, ROME) groups with ≥ {k} candidates. "
-                     "* = chosen model")
+    for name in dict.fromkeys(row.model for row in rows):
+        lines.append(line("mean", name, np.mean([_values(row) for row in rows if row.model == name], axis=0).tolist()))
+    lines.append("")
+    for window in dict.fromkeys(row.window for row in rows):
+        first = next(row for row in rows if row.window == window)
+        lines.append(f"{window}: {first.companies} companies judged, {first.hirers} hired an apprentice; "
+                     f"{first.top_k.groups} (département, ROME) groups with ≥ {k} candidates; "
+                     f"{first.shown.k} companies shown")
+    lines.append("* = chosen model")
     return "\n".join(lines)
 
 

@@ -28,9 +28,6 @@ FEATURES = (
 )
 #: Features that are category codes, not quantities (small integers, as HistGradientBoosting wants them).
 CATEGORICAL = ("division", "start_month")
-#: Counts that a linear model should see on a log scale.
-COUNT_FEATURES = tuple(name for name in FEATURES if name.startswith(("app_", "fixed_", "perm_"))
-                       and not name.startswith("app_months"))
 
 
 @dataclass(frozen=True)
@@ -65,7 +62,8 @@ def months_since(active: np.ndarray, cap: int) -> np.ndarray:
 def target(history: History, cutoff: int, horizon: int = HORIZON) -> np.ndarray:
     """Apprenticeship hires of each company in months [cutoff, cutoff + horizon)."""
     if cutoff + horizon > history.n_months:
-        raise ValueError(f"target window {cutoff}..{cutoff + horizon} goes past the history ({history.n_months} months)")
+        raise ValueError(f"target window {cutoff}..{cutoff + horizon} goes past the history "
+                         f"({history.n_months} months)")
     return window(history, APPRENTICESHIP, cutoff, cutoff + horizon)
 
 
@@ -121,6 +119,6 @@ def build_features(history: History, cutoff: int) -> FeatureFrame:
 
 
 def half_year_counts(history: History, cutoff: int, periods: int) -> np.ndarray:
-    """Apprenticeship hires in each of the `periods` half-years before `cutoff`, most recent first (La Bonne Boite's features)."""
+    """Apprenticeship hires in each of the `periods` half-years before `cutoff`, most recent first (LBB's features)."""
     return np.column_stack([window(history, APPRENTICESHIP, cutoff - 6 * (p + 1), cutoff - 6 * p)
                             for p in range(periods)]).astype(np.float64)

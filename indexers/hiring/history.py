@@ -267,7 +267,7 @@ def _rows(path: str | Path, required: Sequence[str]) -> Iterator[tuple[int, dict
 
 
 def read_companies(path: str | Path, refs: Referentials, stats: ImportStats | None = None) -> Companies:
-    """The company file, streamed; bad rows are counted in `stats` by reason and skipped, the first row of a SIRET wins."""
+    """The company file, streamed; rows counted in `stats` by rejection reason; the first row of a SIRET wins."""
     stats = stats or ImportStats("hiring companies")
     locator = _Locator(refs)
     cols: dict[str, list[Any]] = {name: [] for name in (

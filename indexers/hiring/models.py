@@ -1,4 +1,4 @@
-"""Models of a company's apprenticeship hires in the next six months: La Bonne Boite's baseline, a Poisson GLM, Poisson gradient boosting.
+"""Models of a company's apprenticeship hires in the next six months: LBB baseline, Poisson GLM, Poisson boosting.
 
 Every model has the same two methods: `fit(history)` learns from all the months of `history`,
 `predict(history)` returns, for every company of the company file, the expected apprenticeship
@@ -167,14 +167,18 @@ class PoissonGlm:
 
 @dataclass
 class GradientBoosting:
-    """Histogram gradient boosting with a Poisson loss on all features, NAF division and month as categories."""
+    """Histogram gradient boosting with a Poisson loss on all features, NAF division and month as categories.
+
+    A quarter of the cold rows are kept (weighted × 4): on the national backtest this gave the
+    same precision@20 and deviance as all rows for less than half the training time.
+    """
 
     max_iter: int = 250
     learning_rate: float = 0.08
     max_leaf_nodes: int = 31
     min_samples_leaf: int = 200
     l2_regularization: float = 1.0
-    cold_keep: float = 1.0
+    cold_keep: float = 0.25
     seed: int = 0
     name: str = "gbm_poisson"
     _model: HistGradientBoostingRegressor | None = field(default=None, init=False, repr=False)

@@ -1,4 +1,4 @@
-"""Per-ROME split of predicted hires, 0–100 scores, exclusions, and the predicted-recruiters JSON file the importer reads.
+"""Per-ROME split of predicted hires, 0–100 scores, exclusions, and the predicted-recruiters file for the importer.
 
 Split: a company's predicted apprenticeship hires h (next six months, all jobs) go to each parent
 ROME code r mapped to its NAF code n in proportion to r's share of n's hirings in La Bonne
@@ -166,13 +166,27 @@ def _from_wgs84(epsg: int) -> Any:
     return _FROM_WGS84[epsg]
 
 
+def ranked_shares(naf: str, refs: Referentials) -> list[tuple[str, float]]:
+    """(ROME, share) of a NAF code, largest share first (ties by code)."""
+    return sorted(refs.naf.rome_shares(naf).items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def romes_from_shares(hires: float, shares: list[tuple[str, float]], min_score: float = MIN_ROME_SCORE,
+                      max_romes: int = MAX_ROMES) -> list[tuple[str, float]]:
+    """(ROME, score) pairs passing `min_score`, at most `max_romes`, from `ranked_shares` (best first)."""
+    kept = []
+    for rome, share in shares[:max_romes]:
+        score = round(100.0 * (1.0 - math.exp(-hires * share)), 2)
+        if score < min_score:
+            break  # shares only decrease from here
+        kept.append((rome, score))
+    return kept
+
+
 def company_romes(hires: float, naf: str, refs: Referentials, min_score: float = MIN_ROME_SCORE,
                   max_romes: int = MAX_ROMES) -> list[tuple[str, float]]:
     """(ROME, score) pairs a company is shown for, best first; empty when none passes the threshold."""
-    split = split_by_rome(hires, naf, refs)
-    scored = [(rome, float(rome_score(value))) for rome, value in split.items()]
-    kept = sorted((pair for pair in scored if pair[1] >= min_score), key=lambda pair: (-pair[1], pair[0]))
-    return kept[:max_romes]
+    return romes_from_shares(hires, ranked_shares(naf, refs), min_score, max_romes)
 
 
 def recruiter_item(companies: Companies, row: int, hires: float, romes: list[tuple[str, float]],
@@ -216,13 +230,15 @@ def recruiter_items(companies: Companies, predicted: np.ndarray, refs: Referenti
     stats = stats if stats is not None else OutputStats()
     reasons = exclusion_reasons(companies, refs, as_of)
     stats.companies += len(companies)
+    shares = {naf: ranked_shares(naf, refs) for naf in refs.naf.romes_of_naf}
+    nafs = companies.naf.tolist()
     for start in range(0, len(companies), CHUNK):
         kept: list[tuple[int, list[tuple[str, float]]]] = []
         for row in range(start, min(start + CHUNK, len(companies))):
             if reasons[row]:
                 stats.excluded[reasons[row]] += 1
                 continue
-            romes = company_romes(float(predicted[row]), str(companies.naf[row]), refs, min_score, max_romes)
+            romes = romes_from_shares(float(predicted[row]), shares[nafs[row]], min_score, max_romes)
             if not romes:
                 stats.excluded["below threshold"] += 1
                 continue

@@ -1,4 +1,4 @@
-"""The weekly hidden-market job: read the hiring history, fit the chosen model, score, split per ROME, write the recruiters file.
+"""The weekly hidden-market job: read the history, fit the chosen model, score, split per ROME, write the file.
 
 The scheduler calls `run_weekly_prediction` once a week (La bonne alternance refreshes its
 predicted recruiters on Sundays); `scripts/predict_recruiters.py` runs it once from the shell.

@@ -6,7 +6,7 @@ import pytest
 
 from app.referentials import Referentials
 from indexers.hiring.backtest import (calibration_deciles, calibration_error, default_cutoffs, format_table,
-                                      grouped_top_k, poisson_deviance, run_backtest, top_share)
+                                      grouped_top_k, poisson_deviance, run_backtest, top_companies, top_share)
 from indexers.hiring.history import History
 
 
@@ -27,6 +27,12 @@ def test_ties_are_broken_by_the_shared_shuffle() -> None:
     assert grouped_top_k(groups, scores, relevant, 1, np.array([0, 1, 2, 3])).hits == 0
     with pytest.raises(ValueError):
         grouped_top_k(groups, scores, relevant, 0, np.zeros(4))
+
+
+def test_top_companies_counts_hits_among_the_k_shown() -> None:
+    shown = top_companies(np.array([0.9, 0.1, 0.5, 0.3]), np.array([1, 1, 0, 0]), 2, np.zeros(4))
+    assert (shown.k, shown.hits, shown.relevant) == (2, 1, 2)
+    assert shown.precision == 0.5 and shown.recall == 0.5
 
 
 def test_poisson_deviance_by_hand() -> None:
@@ -68,8 +74,9 @@ def test_backtest_runs_every_model_without_seeing_the_future(small_history: Hist
     for row in rows:
         assert row.window == "2026-05..2026-10" and row.top_k.groups > 0
         assert 0 <= row.top_k.precision <= 1 and 0 < row.top_k.recall <= 1 and row.deviance > 0
+        assert row.shown.k == rows[0].shown.k > 0  # the same number of companies shown for every model
     table = format_table(rows, chosen="poisson_glm")
-    assert "*poisson_glm" in table and " lbb_baseline" in table and "mean" in table
+    assert "*poisson_glm" in table and " lbb_baseline" in table and "mean" in table and "P@shown" in table
 
 
 def test_default_cutoffs_end_with_the_last_full_window() -> None:
