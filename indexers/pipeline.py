@@ -51,6 +51,8 @@ class JobSettings:
     recruiters_source: str = ""
     referentials_urls: str = ""
     referentials_dir: str = ""
+    hiring_companies: str = ""
+    hiring_history: str = ""
 
     @classmethod
     def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None) -> "JobSettings":
@@ -66,6 +68,9 @@ class JobSettings:
         LBA_REFERENTIALS_URLS   `relative/path.csv=https://…` pairs to download into a fresh data directory
         LBA_REFERENTIALS_DIR    where downloaded data directories are built (default var/referentials;
                                 `current` links to the one in use)
+        LBA_HIRING_COMPANIES    company file of the hiring history (README "Hidden market"); with
+        LBA_HIRING_HISTORY      the monthly hires file, the weekly `hiring` job writes the predicted
+                                recruiters file to LBA_RECRUITERS_SOURCE before the `recruiters` import
         """
         env = os.environ if environ is None else environ
         demo = Path(settings.demo_dir) / settings.demo_scale
@@ -85,6 +90,8 @@ class JobSettings:
             recruiters_source=env.get("LBA_RECRUITERS_SOURCE") or str(demo / FILES["companies"]),
             referentials_urls=env.get("LBA_REFERENTIALS_URLS", ""),
             referentials_dir=env.get("LBA_REFERENTIALS_DIR") or str(Path(settings.index_dir).parent / "referentials"),
+            hiring_companies=env.get("LBA_HIRING_COMPANIES", ""),
+            hiring_history=env.get("LBA_HIRING_HISTORY", ""),
         )
 
 
@@ -260,6 +267,25 @@ def _refresh_referentials(ctx: JobContext) -> None:
         ctx.details["previous_counts"] = result.previous_counts
 
 
+def _predict_recruiters(ctx: JobContext) -> None:
+    """Train the hiring model on the whole history and write the predicted recruiters file."""
+    # Imported here: scikit-learn is only needed by this weekly job, not by every other run.
+    from indexers.hiring import run_weekly_prediction
+
+    js = ctx.job_settings
+    if not (js.hiring_companies and js.hiring_history):
+        raise ValueError("LBA_HIRING_COMPANIES et LBA_HIRING_HISTORY ne sont pas configurés : "
+                         "aucun historique d'embauches à lire")
+    if "://" in js.recruiters_source:
+        raise ValueError("LBA_RECRUITERS_SOURCE est une URL : la prédiction écrit un fichier local")
+    result = run_weekly_prediction(js.hiring_companies, js.hiring_history, js.recruiters_source, ctx.refs)
+    stats = ctx.source("hiring")
+    stats.read = int(result["companies_file"].get("read", 0))
+    stats.indexed = int(result["output"].get("written", 0))
+    ctx.details.update(model=result["model"], predicted_window=result["predicted_window"],
+                       output=result["output"], seconds=result["seconds"])
+
+
 JOBS: dict[str, Job] = {job.name: job for job in (
     Job("offers", "Offres France Travail et offres déposées (reconstruction complète)", kind="offer",
         documents=_offer_documents, after_publish=_replay_deposits),
@@ -269,6 +295,7 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         after_publish=_remove_late_opt_outs),
     Job("deposited", "Offres déposées (synchronisation incrémentale)", run=_sync_deposits),
     Job("referentials", "Référentiels (ROME, communes, NAF, diplômes, OPCO)", run=_refresh_referentials),
+    Job("hiring", "Prédiction des recruteurs (historique d'embauches)", run=_predict_recruiters),
 )}
 
 

@@ -34,6 +34,8 @@ SCHEDULES = (
              "daily, at night: France Travail's API is quiet and the day's offers are in"),
     Schedule("formations", {"type": "cron", "hour": 2, "minute": 15},
              "nightly, after the catalogue's own nightly publication"),
+    Schedule("hiring", {"type": "cron", "day_of_week": "sun", "hour": 8, "minute": 0},
+             "weekly, two hours before the recruiters import that reads the file it writes"),
     Schedule("recruiters", {"type": "cron", "day_of_week": "sun", "hour": 10, "minute": 0},
              "weekly: the prediction algorithm publishes its file once a week"),
     Schedule("deposited", {"type": "interval", "minutes": 10},

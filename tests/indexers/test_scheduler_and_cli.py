@@ -37,7 +37,7 @@ def test_scheduler_runs_each_job_on_its_paris_time_cron() -> None:
     calls: list[str] = []
     scheduler = build_scheduler(blocking=False, run=lambda name: calls.append(name) or RunResult(name, "success", 0))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"offers", "formations", "recruiters", "deposited", "referentials"}
+    assert set(jobs) == {"offers", "formations", "recruiters", "deposited", "referentials", "hiring"}
     start = datetime(2026, 3, 25, 12, 0, tzinfo=PARIS)  # a Wednesday, before the switch to summer time
 
     def fire(name: str) -> datetime:
