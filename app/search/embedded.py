@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import math
 import os
 import re
 import sqlite3

@@ -390,7 +390,7 @@ def test_a_nationwide_search_pages_up_to_150_of_each(client):
 
 
 def test_no_email_address_and_no_private_block_in_any_answer(client):
-    for query in (f"{ALL_ROMES}", f"romes=D1102&{LYON}&radius=60", f"romes=D1102&departements=69,01"):
+    for query in (f"{ALL_ROMES}", f"romes=D1102&{LYON}&radius=60", "romes=D1102&departements=69,01"):
         response = client.get(f"{SEARCH}?{query}")
         text = response.get_data(as_text=True)
         assert response.status_code == 200
