@@ -37,9 +37,10 @@ class CommaList(fields.Field):
         return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def _validate_romes(codes: list[str]) -> None:
+def validate_romes(codes: list[str], empty: str = "Indiquez au moins un code ROME.") -> None:
+    """Refuse an empty list (with the message `empty`), more than MAX_ROMES codes, or malformed codes."""
     if not codes:
-        raise ValidationError("Indiquez au moins un code ROME.")
+        raise ValidationError(empty)
     if len(codes) > MAX_ROMES:
         raise ValidationError(f"Au plus {MAX_ROMES} codes ROME.")
     bad = [c for c in codes if not ROME_RE.match(c)]
@@ -59,7 +60,7 @@ class MatchRequestSchema(Schema):
     class Meta:
         unknown = EXCLUDE  # partners send extra parameters such as `caller`; they are not errors
 
-    romes = CommaList(validate=_validate_romes, metadata={
+    romes = CommaList(validate=validate_romes, metadata={
         "format": "rome-codes", "description": "Codes ROME séparés par des virgules (au plus 20), ex. D1102,M1805."})
     q = fields.String(validate=validate.Length(min=1, max=200, error="Entre {min} et {max} caractères."),
                       error_messages=STRING)

@@ -11,7 +11,7 @@ from app.api.access import count_results
 from app.api.match import run_match
 from app.errors import invalid_parameters
 from app.extensions import get_refs
-from app.schemas import MAX_ROMES, ROME_RE, CommaList, FiniteFloat, STRING
+from app.schemas import STRING, CommaList, FiniteFloat, validate_romes
 from app.services.v3_adapter import OPCO_LABELS, AdapterContext, Filters, opco_spellings, search
 
 bp = Blueprint("v3", __name__, url_prefix="/api/v3")
@@ -49,13 +49,7 @@ class StringList(fields.Field):
 
 
 def _validate_romes(codes: list[str]) -> None:
-    if not codes:
-        raise ValidationError(ROMES_REQUIRED)
-    if len(codes) > MAX_ROMES:
-        raise ValidationError(f"Au plus {MAX_ROMES} codes ROME.")
-    bad = [code for code in codes if not ROME_RE.match(code)]
-    if bad:
-        raise ValidationError(f"Codes ROME mal formés (une lettre et 4 chiffres, ex. D1102) : {', '.join(bad)}.")
+    validate_romes(codes, empty=ROMES_REQUIRED)
 
 
 def _validate_departements(codes: list[str]) -> None:

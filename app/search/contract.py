@@ -1,8 +1,9 @@
 """The SearchEngine protocol and the neutral types it speaks: MatchQuery in, Hit and SearchResult out."""
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -173,3 +174,17 @@ class SearchEngine(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+def distance_key(hit: Hit) -> tuple[float, int, str]:
+    """The contract's order: distance (none counts as 0), then kind in KINDS order, then id."""
+    return (hit.distance_km if hit.distance_km is not None else 0.0, KINDS.index(hit.kind), hit.id)
+
+
+def merge_page(per_kind: Sequence[list[Hit]], query: MatchQuery) -> list[Hit]:
+    """Merge per-kind lists already in `distance_key` order and cut the query's page."""
+    merged = list(heapq.merge(*per_kind, key=distance_key))
+    if query.page_size is None:
+        return merged
+    start = (query.page - 1) * query.page_size
+    return merged[start:start + query.page_size]

@@ -10,7 +10,6 @@ turns into a 503.
 from __future__ import annotations
 
 import functools
-import heapq
 import logging
 import random
 import secrets
@@ -26,7 +25,7 @@ import orjson
 
 from app.search import es_queries as q
 from app.search.contract import (KINDS, EngineUnavailable, Hit, MatchQuery, PublishOnSuccess, RankedCandidates,
-                                 SearchResult)
+                                 SearchResult, merge_page)
 from ranking.linear import LinearSpec
 
 log = logging.getLogger(__name__)
@@ -549,12 +548,7 @@ class ElasticEngine:
             generation = self._generation_of(kind, raw)
             if generation:
                 generations[kind] = generation
-        merged = list(heapq.merge(*per_kind, key=_distance_key))
-        if query.page_size is None:
-            page = merged
-        else:
-            start = (query.page - 1) * query.page_size
-            page = merged[start:start + query.page_size]
+        page = merge_page(per_kind, query)
         return SearchResult(hits=page, totals=totals, generation=generations)
 
     def rank(self, query: MatchQuery, specs: dict[str, LinearSpec], sort: str, limit: int) -> RankedCandidates:
@@ -724,6 +718,3 @@ def _total_position(query: MatchQuery, sort: str) -> int:
         return 1
     return 1 if sort == "date" else 0
 
-
-def _distance_key(hit: Hit) -> tuple[float, int, str]:
-    return (hit.distance_km if hit.distance_km is not None else 0.0, KINDS.index(hit.kind), hit.id)

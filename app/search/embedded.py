@@ -1,7 +1,6 @@
 """The embedded search engine: one SQLite file per index generation, a (ROME code, cell) B-tree, FTS5 for text."""
 from __future__ import annotations
 
-import heapq
 import logging
 import os
 import re
@@ -17,7 +16,7 @@ from typing import Any
 import orjson
 
 from app.search.contract import (KINDS, EngineUnavailable, Hit, MatchQuery, PublishOnSuccess, RankedCandidates,
-                                 SearchResult)
+                                 SearchResult, merge_page)
 from app.search.geo import EARTH_RADIUS_KM, km_from_chord2, lat_span, lon_half_width, max_chord2, unit_vector
 from ranking.linear import LinearSpec
 from ranking.weights import DISTANCE_BANDS_KM
@@ -393,12 +392,7 @@ class EmbeddedEngine:
             hits, total = self._search_kind(conn, kind, query, limit)
             per_kind.append(hits)
             totals[kind] = total
-        merged = list(heapq.merge(*per_kind, key=_distance_key))
-        if query.page_size is None:
-            page = merged
-        else:
-            start = (query.page - 1) * query.page_size
-            page = merged[start:start + query.page_size]
+        page = merge_page(per_kind, query)
         if query.text:
             page = self._with_text_scores(page, query.text)
         return SearchResult(hits=page, totals=totals, generation=generations)
@@ -729,9 +723,6 @@ def _replace_text_score(hit: Hit, text_score: float) -> Hit:
                hit.diploma_level, hit.contract_types, hit.published_at, hit.expires_at, hit.application_count,
                text_score)
 
-
-def _distance_key(hit: Hit) -> tuple[float, int, str]:
-    return (hit.distance_km if hit.distance_km is not None else 0.0, KINDS.index(hit.kind), hit.id)
 
 
 DIPLOMA_LEVELS = (1, 2, 3, 4, 5, 6, 7, 8)
