@@ -20,6 +20,7 @@ from app.search import build_engine
 from app.search.contract import SearchEngine
 from app.store import company_opt_outs, get_store
 from indexers import ImportStats, catalogue, deposited, france_travail, france_travail_api, recruiters
+from indexers import referential_sources
 from indexers import referentials as referentials_refresh
 from indexers.demo import FILES
 from indexers.locks import JobLock
@@ -50,6 +51,7 @@ class JobSettings:
     catalogue_source: str = ""
     recruiters_source: str = ""
     referentials_urls: str = ""
+    referentials_sources: str = ""
     referentials_dir: str = ""
     hiring_companies: str = ""
     hiring_history: str = ""
@@ -66,6 +68,10 @@ class JobSettings:
         LBA_CATALOGUE_SOURCE    path or http(s) URL of the catalogue's JSON array of formations
         LBA_RECRUITERS_SOURCE   path or http(s) URL of the predicted recruiters JSON array
         LBA_REFERENTIALS_URLS   `relative/path.csv=https://…` pairs to download into a fresh data directory
+        LBA_REFERENTIALS_SOURCES  official open-data distributions to download and convert into it:
+                                `format=URL` entries separated by spaces or new lines, formats `geo-api`
+                                (API base URL), `rome-csv` (France Travail RefRomeCsv zip, or its CSV
+                                files one entry each) and `insee-naf-xls` (int_courts_naf_rev_2.xls)
         LBA_REFERENTIALS_DIR    where downloaded data directories are built (default var/referentials;
                                 `current` links to the one in use)
         LBA_HIRING_COMPANIES    company file of the hiring history (README "Hidden market"); with
@@ -89,6 +95,7 @@ class JobSettings:
             catalogue_source=env.get("LBA_CATALOGUE_SOURCE") or str(demo / FILES["formations"]),
             recruiters_source=env.get("LBA_RECRUITERS_SOURCE") or str(demo / FILES["companies"]),
             referentials_urls=env.get("LBA_REFERENTIALS_URLS", ""),
+            referentials_sources=env.get("LBA_REFERENTIALS_SOURCES", ""),
             referentials_dir=env.get("LBA_REFERENTIALS_DIR") or str(Path(settings.index_dir).parent / "referentials"),
             hiring_companies=env.get("LBA_HIRING_COMPANIES", ""),
             hiring_history=env.get("LBA_HIRING_HISTORY", ""),
@@ -256,13 +263,16 @@ def _sync_deposits(ctx: JobContext) -> None:
 
 
 def _refresh_referentials(ctx: JobContext) -> None:
-    """Validate the data directory; download and switch to fresh files when URLs are configured."""
+    """Validate the data directory; download (and convert official sources) then switch when configured."""
     urls = referentials_refresh.parse_urls(ctx.job_settings.referentials_urls)
+    sources = referential_sources.parse_sources(ctx.job_settings.referentials_sources)
     result = referentials_refresh.refresh(ctx.settings.data_dir, ctx.job_settings.referentials_dir, urls,
-                                          ctx.job_settings.min_ratio)
+                                          ctx.job_settings.min_ratio, sources=sources)
     stats = ctx.source("referentials")
     stats.read = stats.indexed = sum(result.counts.values())
     ctx.details.update(data_dir=str(result.data_dir), counts=result.counts, downloaded=result.downloaded)
+    if result.converted:
+        ctx.details["converted"] = result.converted
     if result.previous_counts:
         ctx.details["previous_counts"] = result.previous_counts
 

@@ -5,7 +5,8 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -13,7 +14,9 @@ from pathlib import Path, PurePosixPath
 import requests
 
 from app.referentials import ReferenceDataError, Referentials, load_referentials
-from indexers.sources import download
+from indexers import referential_sources
+from indexers.referential_sources import ConversionError
+from indexers.sources import SourceError, download
 
 log = logging.getLogger(__name__)
 
@@ -57,29 +60,42 @@ def parse_urls(text: str) -> dict[str, str]:
 
 @dataclass
 class RefreshResult:
-    """What a refresh did: the directory now in use, rows per table, files downloaded."""
+    """What a refresh did: the directory now in use, rows per table, files downloaded, files converted per source."""
 
     data_dir: Path
     counts: dict[str, int]
     downloaded: list[str] = field(default_factory=list)
     previous_counts: dict[str, int] = field(default_factory=dict)
+    converted: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def refresh(data_dir: str | Path, target_root: str | Path | None = None, urls: Mapping[str, str] | None = None,
             min_ratio: float = 0.5, session: requests.Session | None = None,
-            fetch: Callable[..., Path] = download) -> RefreshResult:
-    """Validate `data_dir`; with `urls`, build a new copy of it with the downloaded files and switch to it.
+            fetch: Callable[..., Path] = download,
+            sources: Mapping[str, Sequence[str]] | None = None) -> RefreshResult:
+    """Validate `data_dir`; with `urls` or `sources`, build a new copy of it and switch to it.
 
-    The new copy is written beside the others under `target_root`, loaded in full, compared with
-    the tables in use (a table that lost more than `1 - min_ratio` of its rows is refused), then
-    published by swapping the `current` symlink, so readers never see a half-written directory.
+    `urls` are files already in the data directory's format ({relative path: URL}); `sources` are
+    official distributions ({format: [URL, …]}, see `referential_sources.FORMATS`) downloaded then
+    converted into the copy. The new copy is written beside the others under `target_root`, loaded
+    in full, compared with the tables in use (a table that lost more than `1 - min_ratio` of its rows
+    is refused), then published by swapping the `current` symlink, so readers never see a
+    half-written directory. A failed download or conversion leaves the directory in use untouched.
     Point LBA_DATA_DIR at `target_root/current` to use it.
     """
     in_use = validate(data_dir)
-    if not urls:
+    urls, sources = dict(urls or {}), {name: list(u) for name, u in (sources or {}).items()}
+    if not urls and not sources:
         return RefreshResult(Path(data_dir), in_use)
     if target_root is None:
         raise ValueError("a download needs a target directory (LBA_REFERENTIALS_DIR)")
+    unknown = sorted(set(sources) - set(referential_sources.FORMATS))
+    if unknown:
+        raise ValueError(f"unknown referentials source format(s) {', '.join(unknown)}")
+    both = sorted(set(urls) & referential_sources.outputs(sources))
+    if both:
+        raise ValueError(f"{', '.join(both)}: given both as a file to download (LBA_REFERENTIALS_URLS) and as the "
+                         "output of an official source (LBA_REFERENTIALS_SOURCES)")
     root = Path(target_root)
     root.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
@@ -90,6 +106,8 @@ def refresh(data_dir: str | Path, target_root: str | Path | None = None, urls: M
             dest = staging / relative
             dest.parent.mkdir(parents=True, exist_ok=True)
             fetch(url, dest, session)
+        converted = {name: _convert_source(name, source_urls, staging, session, fetch)
+                     for name, source_urls in sources.items()}
         new_counts = validate(staging)
         shrunk = {name: (new_counts.get(name, 0), count) for name, count in in_use.items()
                   if new_counts.get(name, 0) < min_ratio * count}
@@ -104,7 +122,28 @@ def refresh(data_dir: str | Path, target_root: str | Path | None = None, urls: M
     _point_current(root, final)
     _drop_old(root, keep={final.name, Path(data_dir).resolve().name})
     log.info("referentials switched to %s (%s)", final, new_counts)
-    return RefreshResult(root / CURRENT, new_counts, sorted(urls), in_use)
+    return RefreshResult(root / CURRENT, new_counts, sorted(urls), in_use, converted)
+
+
+def _convert_source(name: str, urls: Sequence[str], staging: Path, session: requests.Session | None,
+                    fetch: Callable[..., Path]) -> dict[str, int]:
+    """Download one official source into a scratch directory, then convert it into `staging`.
+
+    The raw downloads stay out of the data directory: only the converted files are published.
+    """
+    spec = referential_sources.FORMATS[name]
+    with tempfile.TemporaryDirectory(prefix=f"lba-{name}-") as scratch:
+        files = []
+        for filename, url in spec.downloads(urls):
+            dest = Path(scratch) / filename
+            try:
+                fetch(url, dest, session)
+            except (SourceError, requests.RequestException) as exc:
+                raise SourceError(f"{name} source: {exc}") from exc
+            files.append(dest)
+        written = spec.convert(files, staging)
+    log.info("referentials source %s converted: %s", name, written)
+    return written
 
 
 def _copy_tree(source: Path, dest: Path) -> None:
@@ -137,4 +176,5 @@ def _drop_old(root: Path, keep: set[str]) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-__all__ = ["ReferenceDataError", "RefreshRefused", "RefreshResult", "counts", "parse_urls", "refresh", "validate"]
+__all__ = ["ConversionError", "ReferenceDataError", "RefreshRefused", "RefreshResult", "counts", "parse_urls",
+           "refresh", "validate"]
