@@ -78,6 +78,26 @@ def rank(
     return sorted(scored, key=SORT_KEYS[ctx.sort])
 
 
+def rank_by_totals(
+    candidates: Iterable[tuple[Candidate, float]], ctx: RankingContext
+) -> list[ScoredCandidate]:
+    """Candidates with totals an engine computed with this formula, sorted as `rank` sorts them.
+
+    For engines that evaluate `ranking.linear` themselves (their tests prove the same totals and
+    order as `score()` on every candidate): sorting needs only the totals, so the components are
+    left empty and `with_components` fills them for the few items a page shows.
+    """
+    scored = [ScoredCandidate(candidate, total, ()) for candidate, total in candidates]
+    return sorted(scored, key=SORT_KEYS[ctx.sort])
+
+
+def with_components(
+    items: Iterable[ScoredCandidate], ctx: RankingContext, weights: Weights = DEFAULT_WEIGHTS
+) -> list[ScoredCandidate]:
+    """The items scored in full by `score()` where they carry no components yet, order kept."""
+    return [item if item.components else score(item.candidate, ctx, weights) for item in items]
+
+
 def first_page_quota(page_size: int, weights: Weights = DEFAULT_WEIGHTS) -> int:
     """Slots of page 1 reserved to each asked kind that has candidates."""
     # Rounded first so that e.g. 0.3 * 10 = 3.0000000000000004 reserves 3 slots, not 4.

@@ -1,20 +1,24 @@
-"""The embedded search engine: one SQLite file per index generation, a (ROME code, cell) B-tree, FTS5 for text."""
+"""The embedded search engine: SQLite files for documents and text, memory-mapped posting columns for geo + job."""
 from __future__ import annotations
 
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import threading
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
+from app.search.columns import FORMAT, PostingWriter, Postings
 from app.search.contract import (KINDS, EngineUnavailable, Hit, MatchQuery, PublishOnSuccess, RankedCandidates,
                                  SearchResult, merge_page)
 from app.search.geo import EARTH_RADIUS_KM, km_from_chord2, lat_span, lon_half_width, max_chord2, unit_vector
@@ -24,40 +28,29 @@ from ranking.weights import DISTANCE_BANDS_KM
 log = logging.getLogger(__name__)
 
 #: Side of a grid cell in degrees. 0.1° (≈11 km north-south) keeps the scan of a 10 km circle to a
-#: few cells while a 100 km circle needs only ~19 range scans per ROME code (one per cell row).
+#: few cells while a 100 km circle needs only ~19 slices per ROME code (one per cell row).
 CELL_DEG = 0.1
 N_COLS = 3600  # 360° / CELL_DEG
 CONTRACT_BITS = {"apprentissage": 1, "professionnalisation": 2}
-MAX_UNION_ARMS = 400  # SQLite refuses compound selects of more than 500 arms
-MAX_LOOKUP_CODES = 20  # beyond, multi-code dedupe goes through GROUP BY (SQLite functions take ≤ 127 args)
 BATCH = 5000  # documents per executemany: large enough to amortise, small enough to bound memory
+DIPLOMA_LEVELS = (1, 2, 3, 4, 5, 6, 7, 8)
 
+# The SQLite file holds what is read a page at a time (documents, the few fields a hit needs,
+# full text) and the changes made after the build (`live` rows added, `removed` documents);
+# the posting columns beside it hold what every query scans.
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE docs(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, codes TEXT NOT NULL, cell INTEGER NOT NULL,
-                  body BLOB NOT NULL);
-CREATE TEMP TABLE stage(rid INTEGER, rome TEXT, cell INTEGER, lat REAL, lon REAL, x REAL, y REAL, z REAL,
-                        score REAL, diploma INTEGER, contracts INTEGER, source TEXT, published TEXT, pday INTEGER,
-                        expires TEXT, apps INTEGER, codes TEXT);
+CREATE TABLE docs(rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, codes TEXT NOT NULL, published TEXT,
+                  expires TEXT, body BLOB NOT NULL);
 CREATE VIRTUAL TABLE fts USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE live(rid INTEGER NOT NULL, rome TEXT NOT NULL, cell INTEGER NOT NULL, lat REAL NOT NULL,
+                  lon REAL NOT NULL, x REAL NOT NULL, y REAL NOT NULL, z REAL NOT NULL, score REAL NOT NULL,
+                  diploma INTEGER, contracts INTEGER NOT NULL, source TEXT NOT NULL, pday INTEGER, expday INTEGER,
+                  apps INTEGER NOT NULL);
+CREATE INDEX live_rid ON live(rid);
+CREATE TABLE removed(rid INTEGER PRIMARY KEY);
 """
-
-# The posting table is the whole geo + job index: rows sorted by (ROME code, cell), each carrying the
-# fields filters and ranking need, so a query never touches `docs` until it fetches the page.
-POST_TABLE = """
-CREATE TABLE post(rome TEXT NOT NULL, cell INTEGER NOT NULL, id TEXT NOT NULL, rid INTEGER NOT NULL,
-                  lat REAL NOT NULL, lon REAL NOT NULL, x REAL NOT NULL, y REAL NOT NULL, z REAL NOT NULL,
-                  score REAL NOT NULL,
-                  diploma INTEGER, contracts INTEGER NOT NULL, source TEXT NOT NULL, published TEXT, pday INTEGER,
-                  expires TEXT, apps INTEGER NOT NULL, codes TEXT NOT NULL, PRIMARY KEY (rome, cell, id)) WITHOUT ROWID
-"""
-POST_COLUMNS = ("rome, cell, id, rid, lat, lon, x, y, z, score, diploma, contracts, source, published, pday, expires,"
-                " apps, codes")
-
-# Squared chord to the query point, written operation for operation like app.search.geo.chord2, so
-# the engine and a Python brute-force scan get bit-identical values; plain arithmetic is also the
-# cheapest thing SQLite can evaluate per row. Parameters :x0, :y0, :z0 = the query's unit vector.
-CHORD_SQL = "((x - :x0) * (x - :x0) + (y - :y0) * (y - :y0) + (z - :z0) * (z - :z0))"
+LIVE_COLUMNS = "rid, rome, cell, lat, lon, x, y, z, score, diploma, contracts, source, pday, expday, apps"
 
 
 def cell_of(lat: float, lon: float) -> int:
@@ -70,8 +63,7 @@ def cell_of(lat: float, lon: float) -> int:
 def cell_ranges(lat: float, lon: float, radius_km: float) -> list[tuple[int, int, float, float, float, float]]:
     """(first cell, last cell, lat min, lat max, lon min, lon max) ranges covering the circle.
 
-    One range per cell row (two where the circle crosses the antimeridian); the bounds let SQLite
-    drop most points outside the circle before computing any distance.
+    One range per cell row (two where the circle crosses the antimeridian).
     """
     dlat = lat_span(radius_km) * (1 + 1e-9) + 1e-9  # a hair of margin against rounding at the edge
     lat_lo, lat_hi = max(-90.0, lat - dlat), min(90.0, lat + dlat)
@@ -107,7 +99,7 @@ def fts_query(text: str) -> str:
 
 
 def _day(value: str | None) -> str | None:
-    """The YYYY-MM-DD prefix of an ISO date or datetime, which sorts and compares as text."""
+    """The YYYY-MM-DD prefix of an ISO date or datetime."""
     return value[:10] if value else None
 
 
@@ -126,28 +118,33 @@ def _contract_bits(types: Iterable[str]) -> int:
 
 
 def _posting_rows(doc: dict[str, Any], rid: int) -> list[tuple[Any, ...]]:
-    """Rows of `stage`/`post` for one document: one per ROME index code."""
+    """Posting rows of one document, one per ROME index code, in columns.ROW_FIELDS order."""
     lat = float(doc["location"]["lat"])
     lon = float(doc["location"]["lon"])
-    cell = cell_of(lat, lon)
+    shared = (cell_of(lat, lon), lat, lon, *unit_vector(lat, lon))
     scores = doc.get("rome_scores") or {}
     codes = dict.fromkeys(doc.get("rome_index_codes") or doc.get("romes") or [])
-    shared = (cell, lat, lon, *unit_vector(lat, lon))
-    diploma = doc.get("diploma_level")
-    contracts = _contract_bits(doc.get("contract_types") or [])
-    source = doc.get("source") or ""
-    published = doc.get("published_at")
-    pday = _ordinal_day(published)
-    expires = _day(doc.get("expires_at"))
-    apps = int(doc.get("application_count") or 0)
-    # Every code of the document, space-padded, so a scan can tell "also carries code X" with instr().
-    padded = f" {' '.join(codes)} "
-    return [(rid, code, *shared, float(scores.get(code, 0.0)), diploma, contracts, source, published, pday, expires,
-             apps, padded) for code in codes]
+    tail = (doc.get("diploma_level"), _contract_bits(doc.get("contract_types") or []), doc.get("source") or "",
+            _ordinal_day(doc.get("published_at")), _ordinal_day(_day(doc.get("expires_at"))),
+            int(doc.get("application_count") or 0))
+    return [(rid, code, *shared, float(scores.get(code, 0.0)), *tail) for code in codes]
+
+
+def _doc_row(doc: dict[str, Any], rid: int, rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The `docs` row of a document: what a hit shows besides its posting columns, and the body."""
+    return (rid, str(doc["id"]), " ".join(r[1] for r in rows), doc.get("published_at"),
+            _day(doc.get("expires_at")), orjson.dumps(doc))
+
+
+def _columns_dir(sqlite_path: Path) -> Path:
+    """Where the posting columns of the generation stored in `sqlite_path` live."""
+    return sqlite_path.with_name(sqlite_path.name.split(".", 1)[0] + ".cols")
 
 
 class _Generation:
     """Paths of the published generation of one kind, read from its CURRENT pointer file."""
+
+    _names: dict[Path, tuple[int, int, str]] = {}  # pointer → (inode, mtime_ns, name): read once per swap
 
     def __init__(self, root: Path, kind: str) -> None:
         self.dir = root / kind
@@ -157,14 +154,19 @@ class _Generation:
         """(published file, pointer inode): the inode changes on every atomic swap."""
         try:
             stat = os.stat(self.pointer)
-            name = self.pointer.read_text().strip()
+            cached = self._names.get(self.pointer)
+            if cached and cached[:2] == (stat.st_ino, stat.st_mtime_ns):
+                name = cached[2]
+            else:
+                name = self.pointer.read_text().strip()
+                self._names[self.pointer] = (stat.st_ino, stat.st_mtime_ns, name)
         except FileNotFoundError:
             return None, 0
         return self.dir / name, stat.st_ino
 
 
 class EmbeddedBuilder(PublishOnSuccess):
-    """A generation file being filled; readers do not see it until `publish()` moves the pointer."""
+    """A generation being filled; readers do not see it until `publish()` moves the pointer."""
 
     def __init__(self, engine: "EmbeddedEngine", kind: str) -> None:
         self.engine = engine
@@ -174,12 +176,14 @@ class EmbeddedBuilder(PublishOnSuccess):
         self.dir = engine.root / kind
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / f"{self.generation}.building"
+        self.columns = _columns_dir(self.path)
         self.conn = sqlite3.connect(self.path, isolation_level=None)
         # A half-built file is thrown away on failure, so durability during the build buys nothing.
         self.conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-200000;"
                                 "PRAGMA temp_store=FILE;")
         self.conn.executescript(SCHEMA)
         self.conn.execute("BEGIN")
+        self.postings = PostingWriter()
         self.count = 0
         self._next_rid = 1
         self._closed = False
@@ -198,48 +202,46 @@ class EmbeddedBuilder(PublishOnSuccess):
         return added
 
     def _add_batch(self, batch: list[dict[str, Any]]) -> int:
-        docs, stage, fts = [], [], []
+        docs, postings, fts, ids = [], [], [], {}
         for doc in batch:
             rid = self._next_rid
             self._next_rid += 1
             rows = _posting_rows(doc, rid)
-            codes = " ".join(r[1] for r in rows)
-            docs.append((rid, str(doc["id"]), codes, rows[0][2] if rows else cell_of(
-                doc["location"]["lat"], doc["location"]["lon"]), orjson.dumps(doc)))
-            stage.extend(rows)
+            docs.append(_doc_row(doc, rid, rows))
+            postings.extend(rows)
+            ids[rid] = str(doc["id"])
             fts.append((rid, doc.get("search_text") or doc.get("title") or ""))
-        cur = self.conn.executemany("INSERT OR IGNORE INTO docs(rid, id, codes, cell, body) VALUES (?,?,?,?,?)", docs)
+        cur = self.conn.executemany(
+            "INSERT OR IGNORE INTO docs(rid, id, codes, published, expires, body) VALUES (?,?,?,?,?,?)", docs)
+        self.postings.add(postings, ids)
         if cur.rowcount != len(docs):
             self._replace_duplicates(docs)
-        self.conn.executemany("INSERT INTO stage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", stage)
         self.conn.executemany("INSERT INTO fts(rowid, text) VALUES (?,?)", fts)
         self.count += len(batch)
         return len(batch)
 
     def _replace_duplicates(self, docs: list[tuple[Any, ...]]) -> None:
-        # Rare path: an id seen before in this build. The newest document wins; stale stage rows
-        # are dropped by the join in _finish, stale text rows here.
-        for rid, doc_id, codes, cell, body in docs:
+        # Rare path: an id seen before in this build. The newest document wins; the older one's
+        # rows leave the text index here and the posting columns when they are written.
+        for row in docs:
+            rid, doc_id = row[0], row[1]
             old = self.conn.execute("SELECT rid FROM docs WHERE id = ?", (doc_id,)).fetchone()
             if old and old[0] != rid:
                 self.conn.execute("DELETE FROM docs WHERE rid = ?", (old[0],))
                 self.conn.execute("DELETE FROM fts WHERE rowid = ?", (old[0],))
-                self.conn.execute("INSERT INTO docs(rid, id, codes, cell, body) VALUES (?,?,?,?,?)",
-                                  (rid, doc_id, codes, cell, body))
+                self.conn.execute("INSERT INTO docs(rid, id, codes, published, expires, body) VALUES (?,?,?,?,?,?)",
+                                  row)
+                self.postings.forget([old[0]])
 
     def _finish(self) -> None:
-        """Sort the postings into the B-tree, drop staging, checkpoint and switch to WAL for live updates."""
-        self.conn.execute(POST_TABLE)
-        self.conn.execute(
-            f"INSERT INTO post({POST_COLUMNS}) SELECT s.rome, s.cell, d.id, s.rid, s.lat, s.lon, s.x, s.y, s.z, s.score,"
-            " s.diploma, s.contracts, s.source, s.published, s.pday, s.expires, s.apps, s.codes"
-            " FROM stage s JOIN docs d ON d.rid = s.rid ORDER BY s.rome, s.cell, d.id")
-        self.conn.execute("DROP TABLE temp.stage")
+        """Write the posting columns, record the generation, checkpoint and switch to WAL for live updates."""
+        self.postings.write(self.columns, max_rid=self._next_rid - 1)
         count = self.conn.execute("SELECT count(*) FROM docs").fetchone()[0]
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.conn.executemany("INSERT INTO meta VALUES (?, ?)", [
             ("kind", self.kind), ("generation", self.generation), ("documents", str(count)),
-            ("published_at", now)])
+            ("published_at", now), ("format", str(FORMAT)), ("changes", "0"),
+            ("max_rid", str(self._next_rid - 1))])
         self.conn.execute("COMMIT")
         self.conn.execute("INSERT INTO fts(fts) VALUES ('optimize')")
         self.conn.execute("ANALYZE")
@@ -247,7 +249,7 @@ class EmbeddedBuilder(PublishOnSuccess):
         self.conn.close()
 
     def publish(self) -> None:
-        """Finish the file, rename it, then swap the CURRENT pointer atomically (os.replace)."""
+        """Finish the files, rename the database, then swap the CURRENT pointer atomically (os.replace)."""
         if self._closed:
             raise RuntimeError("generation already published or discarded")
         self._finish()
@@ -261,7 +263,7 @@ class EmbeddedBuilder(PublishOnSuccess):
         log.info("published %s generation %s", self.kind, self.generation)
 
     def discard(self) -> None:
-        """Delete the partial file; the published generation keeps serving."""
+        """Delete the partial files; the published generation keeps serving."""
         if self._closed:
             return
         self._closed = True
@@ -270,27 +272,74 @@ class EmbeddedBuilder(PublishOnSuccess):
         finally:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            shutil.rmtree(self.columns, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class _View:
+    """What one query of one kind reads: this thread's connection, the base columns and the live changes."""
 
+    conn: sqlite3.Connection
+    base: Postings
+    live: Postings | None  # rows added since the build, in the base's dictionaries (extended)
+    removed: np.ndarray  # sorted rids of base documents deleted or replaced since the build
+
+    @property
+    def decoder(self) -> Postings:
+        return self.live if self.live is not None else self.base
+
+
+@dataclass
+class _Candidates:
+    """Every candidate of one kind for one query, one entry per document, as parallel arrays."""
+
+    rid: np.ndarray
+    idrank: np.ndarray
+    c2: np.ndarray | None  # None without a point
+    score: np.ndarray
+    diploma: np.ndarray
+    contracts: np.ndarray
+    source: np.ndarray
+    pday: np.ndarray
+    expday: np.ndarray
+    apps: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rid)
+
+    def take(self, index: np.ndarray) -> "_Candidates":
+        return _Candidates(**{name: (None if value is None else value[index])
+                              for name, value in self.__dict__.items()})
+
+
+_GATHERED = ("rid", "idrank", "score", "diploma", "contracts", "source", "pday", "expday", "apps", "lat", "lon")
 class EmbeddedEngine:
-    """SearchEngine on SQLite files under `root/<kind>/`; safe for many reader threads and processes."""
+    """SearchEngine on files under `root/<kind>/`; safe for many reader threads and processes."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._shared_lock = threading.Lock()
+        # Read-only arrays shared by this process's threads: the base columns per kind, and the
+        # live changes per (generation, change counter).
+        self._bases: dict[str, tuple[Path, Postings]] = {}
+        self._lives: dict[str, tuple[Path, str, Postings | None, np.ndarray]] = {}
 
-    # ----- connections -------------------------------------------------------------------------
+    # ----- connections and views ---------------------------------------------------------------
     def _conn(self, kind: str) -> sqlite3.Connection | None:
         """This thread's connection to the published generation of `kind`, reopened after a swap."""
-        cache: dict[str, tuple[int, sqlite3.Connection]] = self._local.__dict__.setdefault("conns", {})
+        cache: dict[str, tuple[int, sqlite3.Connection | None, Path | None]] = \
+            self._local.__dict__.setdefault("conns", {})
         path, inode = _Generation(self.root, kind).current()
         cached = cache.get(kind)
-        if cached and cached[0] == inode and path is not None:
+        if cached and cached[0] == inode and path is not None and cached[2] == path:
             return cached[1]
         if cached:
-            cached[1].close()
+            if cached[1] is not None:
+                cached[1].close()
             del cache[kind]
         if path is None:
             return None
@@ -299,15 +348,61 @@ class EmbeddedEngine:
                                    check_same_thread=True)
             conn.execute("PRAGMA busy_timeout=5000")
             conn.execute("PRAGMA cache_size=-64000")
+            fmt = self._meta(conn, "format")
         except sqlite3.Error as exc:
             raise EngineUnavailable(f"cannot open index {path}: {exc}") from exc
-        cache[kind] = (inode, conn)
+        if fmt != str(FORMAT):
+            # Written by an older version: reading it with today's layout would give wrong answers,
+            # so it counts as absent (no documents) until the next build replaces it.
+            log.warning("%s index %s has format %r, expected %s: rebuild it", kind, path.name, fmt or None, FORMAT)
+            conn.close()
+            cache[kind] = (inode, None, path)
+            return None
+        cache[kind] = (inode, conn, path)
         return conn
+
+    def _view(self, kind: str) -> _View | None:
+        """The published generation of `kind` as one query reads it, or None when there is none."""
+        conn = self._conn(kind)
+        if conn is None:
+            return None
+        path = self._local.conns[kind][2]
+        with self._shared_lock:
+            cached = self._bases.get(kind)
+            if cached is None or cached[0] != path:
+                try:
+                    cached = (path, Postings.load(_columns_dir(path)))
+                except (OSError, ValueError, KeyError) as exc:
+                    raise EngineUnavailable(f"cannot read the posting columns of {path.name}: {exc}") from exc
+                self._bases[kind] = cached
+            base = cached[1]
+        changes = self._meta(conn, "changes")
+        if changes == "0":
+            return _View(conn, base, None, _NO_RIDS)
+        with self._shared_lock:
+            live = self._lives.get(kind)
+            if live is None or live[0] != path or live[1] != changes:
+                live = (path, changes, *self._load_live(conn, base))
+                self._lives[kind] = live
+        return _View(conn, base, live[2], live[3])
+
+    @staticmethod
+    def _load_live(conn: sqlite3.Connection, base: Postings) -> tuple[Postings | None, np.ndarray]:
+        """Rows added and base documents removed since the build, read in one snapshot."""
+        conn.execute("BEGIN")
+        try:
+            rows = conn.execute(f"SELECT {LIVE_COLUMNS} FROM live").fetchall()
+            ids = dict(conn.execute("SELECT rid, id FROM docs WHERE rid IN (SELECT rid FROM live)").fetchall())
+            removed = np.array(sorted(r for (r,) in conn.execute("SELECT rid FROM removed")), dtype=np.int32)
+        finally:
+            conn.execute("COMMIT")
+        return (base.live(rows, ids) if rows else None), removed
 
     def close(self) -> None:
         """Close this thread's connections."""
-        for _, conn in self._local.__dict__.pop("conns", {}).values():
-            conn.close()
+        for _, conn, _ in self._local.__dict__.pop("conns", {}).values():
+            if conn is not None:
+                conn.close()
 
     # ----- writes ------------------------------------------------------------------------------
     def new_generation(self, kind: str) -> EmbeddedBuilder:
@@ -324,18 +419,19 @@ class EmbeddedEngine:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 self._delete_ids(conn, [str(d["id"]) for d in docs])
-                next_rid = conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM docs").fetchone()[0]
+                next_rid = conn.execute(
+                    "SELECT max(coalesce((SELECT max(rid) FROM docs), 0), coalesce((SELECT max(rid) FROM live), 0),"
+                    " (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'max_rid'),"
+                    " coalesce((SELECT max(rid) FROM removed), 0)) + 1").fetchone()[0]
                 for offset, doc in enumerate(docs):
                     rid = next_rid + offset
                     rows = _posting_rows(doc, rid)
-                    conn.execute("INSERT INTO docs(rid, id, codes, cell, body) VALUES (?,?,?,?,?)",
-                                 (rid, str(doc["id"]), " ".join(r[1] for r in rows),
-                                  cell_of(doc["location"]["lat"], doc["location"]["lon"]), orjson.dumps(doc)))
-                    conn.executemany(f"INSERT INTO post({POST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                                     [(r[1], r[2], str(doc["id"]), *r[:1], *r[3:]) for r in rows])
+                    conn.execute("INSERT INTO docs(rid, id, codes, published, expires, body) VALUES (?,?,?,?,?,?)",
+                                 _doc_row(doc, rid, rows))
+                    conn.executemany(f"INSERT INTO live({LIVE_COLUMNS}) VALUES ({', '.join('?' * 15)})", rows)
                     conn.execute("INSERT INTO fts(rowid, text) VALUES (?, ?)",
                                  (rid, doc.get("search_text") or doc.get("title") or ""))
-                self._bump_count(conn)
+                self._bump(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -349,32 +445,37 @@ class EmbeddedEngine:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 removed = self._delete_ids(conn, [str(i) for i in ids])
-                self._bump_count(conn)
+                self._bump(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
         return removed
 
-    @staticmethod
-    def _delete_ids(conn: sqlite3.Connection, ids: list[str]) -> int:
+    def _delete_ids(self, conn: sqlite3.Connection, ids: list[str]) -> int:
+        base_max = int(self._meta(conn, "max_rid") or 0)
         removed = 0
         for doc_id in ids:
-            row = conn.execute("SELECT rid, codes, cell FROM docs WHERE id = ?", (doc_id,)).fetchone()
+            row = conn.execute("SELECT rid FROM docs WHERE id = ?", (doc_id,)).fetchone()
             if row is None:
                 continue
-            rid, codes, cell = row
-            conn.executemany("DELETE FROM post WHERE rome = ? AND cell = ? AND id = ?",
-                             [(code, cell, doc_id) for code in codes.split()])
+            rid = row[0]
+            if rid <= base_max:
+                # The base columns are read-only: a removed document is masked at query time.
+                conn.execute("INSERT OR IGNORE INTO removed(rid) VALUES (?)", (rid,))
+            else:
+                conn.execute("DELETE FROM live WHERE rid = ?", (rid,))
             conn.execute("DELETE FROM fts WHERE rowid = ?", (rid,))
             conn.execute("DELETE FROM docs WHERE rid = ?", (rid,))
             removed += 1
         return removed
 
     @staticmethod
-    def _bump_count(conn: sqlite3.Connection) -> None:
+    def _bump(conn: sqlite3.Connection) -> None:
+        """Record the new document count and tell readers (the change counter) to reload live changes."""
         count = conn.execute("SELECT count(*) FROM docs").fetchone()[0]
         conn.execute("UPDATE meta SET value = ? WHERE key = 'documents'", (str(count),))
+        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'changes'")
 
     # ----- reads -------------------------------------------------------------------------------
     def search(self, query: MatchQuery) -> SearchResult:
@@ -384,14 +485,18 @@ class EmbeddedEngine:
         totals: dict[str, int] = {}
         generations: dict[str, str] = {}
         for kind in query.kinds:
-            conn = self._conn(kind)
-            if conn is None:
+            view = self._view(kind)
+            if view is None:
                 totals[kind] = 0
                 continue
-            generations[kind] = self._meta(conn, "generation")
-            hits, total = self._search_kind(conn, kind, query, limit)
-            per_kind.append(hits)
-            totals[kind] = total
+            generations[kind] = self._meta(view.conn, "generation")
+            cands = self._candidates(kind, view, query)
+            totals[kind] = len(cands)
+            keys = [cands.c2, cands.idrank] if cands.c2 is not None else [cands.idrank]
+            chosen = _select(keys, np.arange(len(cands)), len(cands) if limit is None else limit)
+            hits = self._hits(kind, view, cands, chosen)
+            hits.sort(key=lambda pair: (pair[1][0], pair[0].id))
+            per_kind.append([hit for hit, _ in hits[:limit]])
         page = merge_page(per_kind, query)
         if query.text:
             page = self._with_text_scores(page, query.text)
@@ -400,111 +505,169 @@ class EmbeddedEngine:
     def iter_candidates(self, query: MatchQuery) -> Iterator[Hit]:
         """Every candidate of every asked kind (no order promised), with text scores when asked."""
         for kind in query.kinds:
-            conn = self._conn(kind)
-            if conn is None:
+            view = self._view(kind)
+            if view is None:
                 continue
-            sql, params = self._candidate_sql(query)
-            hits = [_hit(kind, row) for row in conn.execute(sql, params)]
-            if query.text:
-                hits = self._with_text_scores(hits, query.text)
-            yield from hits
+            cands = self._candidates(kind, view, query)
+            ts = self._text_scores(view.conn, cands, query.text) if query.text else None
+            yield from (hit for hit, _ in self._hits(kind, view, cands, np.arange(len(cands)), ts))
 
-    def _search_kind(self, conn: sqlite3.Connection, kind: str, query: MatchQuery,
-                     limit: int | None) -> tuple[list[Hit], int]:
-        sql, params = self._candidate_sql(query)
-        order = "c2, id" if query.located else "id"
-        page_sql = f"SELECT * FROM ({sql}) ORDER BY {order}"
-        if limit is not None:
-            page_sql += f" LIMIT {int(limit)}"
-        rows = conn.execute(page_sql, params).fetchall()
-        if limit is None or len(rows) < limit:
-            return [_hit(kind, row) for row in rows], len(rows)
-        # A separate count is cheaper than count(*) OVER (), which materialises every candidate.
-        count_sql, count_params = self._candidate_sql(query, slim="1 AS one")
-        total = conn.execute(f"SELECT count(*) FROM ({count_sql})", count_params).fetchone()[0]
-        return [_hit(kind, row) for row in rows], total
+    def rank(self, query: MatchQuery, specs: dict[str, LinearSpec], sort: str, limit: int) -> RankedCandidates:
+        """Per asked kind: the `limit` best candidates by the ranking formula, totals and facets.
 
-    def _candidate_sql(self, query: MatchQuery, slim: str | None = None) -> tuple[str, dict[str, Any]]:
-        """A statement yielding one row per distinct candidate: per-(code, cell row) range scans.
-
-        Columns: id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2 (squared
-        chord to the query point, NULL without one), rid, pday.
-
-        A document carrying several asked codes is kept only in the scan of the first of them it
-        carries (a string test on its `codes`), with the best of its scores for the asked codes
-        (looked up by primary key, only for such documents): no GROUP BY, so no sort of every
-        candidate, which was most of the cost of multi-code queries.
+        The formula is `ranking.score` written with numpy operation for operation (`_scores`), so the
+        match service re-scores these few candidates in Python and gets the same order; tests
+        compare both on every candidate.
         """
-        params: dict[str, Any] = {}
-        filters = self._filters(query, params)
-        romes = list(dict.fromkeys(query.romes))
-        for i, code in enumerate(romes):
-            params[f"r{i}"] = code
-            params[f"e{i}"] = f" {code} "
-        chord = CHORD_SQL if query.located else "NULL"
-        if len(romes) > MAX_LOOKUP_CODES and not query.located:
-            # Too many codes for per-code lookups (SQLite caps a function at 127 arguments).
-            codes = ", ".join(f":r{i}" for i in range(len(romes)))
-            return (f"SELECT id, source, lat, lon, max(score) AS score, diploma, contracts, published, expires,"
-                    f" apps, NULL AS c2, rid, pday FROM post WHERE rome IN ({codes}){filters} GROUP BY rid"), params
+        hits: list[Hit] = []
+        totals: dict[str, int] = {}
+        facets: dict[str, dict[str, dict[str, int]]] = {}
+        generations: dict[str, str] = {}
+        for kind in query.kinds:
+            view = self._view(kind)
+            if view is None:
+                totals[kind] = 0
+                facets[kind] = {"diploma": {}, "contract": {}, "distance": {}}
+                continue
+            generations[kind] = self._meta(view.conn, "generation")
+            cands = self._candidates(kind, view, query)
+            totals[kind] = len(cands)
+            facets[kind] = _facets(cands)
+            if not len(cands):
+                continue
+            ts = self._text_scores(view.conn, cands, query.text) if query.text else None
+            total = _scores(cands, specs[kind], view.decoder, ts)
+            chosen = _select(_sort_keys(sort, cands, total), np.arange(len(cands)), limit)
+            ranked = self._hits(kind, view, cands, chosen, ts, total)
+            ranked.sort(key=_PY_SORT[sort])
+            hits.extend(hit for hit, _ in ranked[:limit])
+        return RankedCandidates(hits=hits, totals=totals, facets=facets, generation=generations)
+
+    def _candidates(self, kind: str, view: _View, query: MatchQuery) -> _Candidates:
+        """Every distinct document of `kind` matching `query`: scans of the asked codes' cell slices."""
+        codes = list(dict.fromkeys(query.romes))
+        spans = None
         if query.located:
             x0, y0, z0 = unit_vector(query.latitude, query.longitude)  # type: ignore[arg-type]
-            params.update(x0=x0, y0=y0, z0=z0, c2max=max_chord2(query.radius_km))
-            ranges = cell_ranges(query.latitude, query.longitude, query.radius_km)  # type: ignore[arg-type]
-            if len(romes) * len(ranges) > MAX_UNION_ARMS or len(romes) > MAX_LOOKUP_CODES:
-                return self._values_sql(romes, ranges, filters, params)
-            arms = []
-            for i in range(len(romes)):
-                for j, bounds in enumerate(ranges):
-                    names = [f"{name}_{i}_{j}" for name in ("c0", "c1", "a0", "a1", "o0", "o1")]
-                    params.update(zip(names, bounds))
-                    c0, c1, a0, a1, o0, o1 = (":" + n for n in names)
-                    arms.append(f"SELECT {_arm_columns(i, len(romes), chord, slim)} FROM post WHERE rome = :r{i}"
-                                f" AND cell BETWEEN {c0} AND {c1} AND lat BETWEEN {a0} AND {a1}"
-                                f" AND lon BETWEEN {o0} AND {o1} AND {CHORD_SQL} <= :c2max"
-                                f"{_exclusions(i)}{filters}")
-        else:
-            arms = [f"SELECT {_arm_columns(i, len(romes), chord, slim)} FROM post WHERE rome = :r{i}{_exclusions(i)}"
-                    f"{filters}" for i in range(len(romes))]
-        return " UNION ALL ".join(arms), params
+            c2max = max_chord2(query.radius_km)
+            spans = [(r[0], r[1]) for r in cell_ranges(query.latitude, query.longitude,  # type: ignore[arg-type]
+                                                       query.radius_km)]
+        today = date.today().toordinal()
+        parts = []
+        for store, removed in ((view.base, view.removed), (view.live, _NO_RIDS)):
+            if store is None:
+                continue
+            idx = store.rows(codes, spans)
+            if not len(idx):
+                continue
+            cols = store.cols
+            got: dict[str, np.ndarray] = {}
+            mask = None
+            if spans is not None:
+                # Written like app.search.geo.chord2, so distances are bit-identical to Python's.
+                dx = cols["x"][idx] - x0
+                dy = cols["y"][idx] - y0
+                dz = cols["z"][idx] - z0
+                got["c2"] = dx * dx + dy * dy + dz * dz
+                mask = got["c2"] <= c2max
+            conditions = []
+            if query.diploma_level is not None:
+                got["diploma"] = cols["diploma"][idx]
+                conditions.append((got["diploma"] == 0) | (got["diploma"] == query.diploma_level))
+            if query.contract_types:
+                got["contracts"] = cols["contracts"][idx]
+                conditions.append((got["contracts"] & _contract_bits(query.contract_types)) != 0)
+            if query.sources:
+                got["source"] = cols["source"][idx]
+                conditions.append(np.isin(got["source"], store.source_numbers(dict.fromkeys(query.sources))))
+            if not query.include_expired:
+                got["expday"] = cols["expday"][idx]
+                conditions.append((got["expday"] == 0) | (got["expday"] >= today))
+            if len(removed):
+                got["rid"] = cols["rid"][idx]
+                conditions.append(~np.isin(got["rid"], removed))
+            for condition in conditions:
+                mask = condition if mask is None else mask & condition
+            if mask is not None:
+                idx = idx[mask]
+                got = {name: values[mask] for name, values in got.items()}
+            part = {name: got[name] if name in got else cols[name][idx] for name in _GATHERED}
+            part["c2"] = got.get("c2")
+            parts.append(part)
+        if not parts:
+            empty = {name: view.base.cols[name][:0] for name in _GATHERED}
+            return _Candidates(c2=np.empty(0) if spans is not None else None, **empty)
+        merged = {name: (np.concatenate([p[name] for p in parts]) if len(parts) > 1 else parts[0][name])
+                  for name in _GATHERED}
+        c2 = None if spans is None else (np.concatenate([p["c2"] for p in parts]) if len(parts) > 1
+                                         else parts[0]["c2"])
+        cands = _Candidates(c2=c2, **merged)
+        if len(codes) > 1 and len(cands):
+            cands = self._distinct(kind, view, cands)
+        return cands
 
-    def _values_sql(self, romes: list[str], ranges: list[tuple[int, int, float, float, float, float]],
-                    filters: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """Past SQLite's compound-select limit (many codes, wide circle): the ranges become a VALUES
-        table driving a join (outer loop over ranges, inner over the B-tree), deduplicated by GROUP BY."""
-        rows = []
-        for i in range(len(romes)):
-            for j, bounds in enumerate(ranges):
-                names = [f"{name}_{i}_{j}" for name in ("c0", "c1", "a0", "a1", "o0", "o1")]
-                params.update(zip(names, bounds))
-                rows.append(f"(:r{i}, {', '.join(':' + n for n in names)})")
-        union = (f"WITH r(code, c0, c1, a0, a1, o0, o1) AS (VALUES {', '.join(rows)})"
-                 f" SELECT id, rid, source, lat, lon, score, diploma, contracts, published, expires, apps, pday,"
-                 f" {CHORD_SQL} AS c2 FROM r CROSS JOIN post"
-                 f" WHERE rome = r.code AND cell BETWEEN r.c0 AND r.c1 AND lat BETWEEN r.a0 AND r.a1"
-                 f" AND lon BETWEEN r.o0 AND r.o1 AND {CHORD_SQL} <= :c2max{filters}")
-        return (f"SELECT id, source, lat, lon, max(score) AS score, diploma, contracts, published, expires,"
-                f" apps, c2, rid, pday FROM ({union}) GROUP BY rid"), params
+    def _distinct(self, kind: str, view: _View, cands: _Candidates) -> _Candidates:
+        """One entry per document found under several asked codes, with the best of its code scores.
+
+        Scratch arrays indexed by rid (one pair per thread and kind) make it linear: no sort.
+        """
+        size = max(view.base.max_rid, view.live.max_rid if view.live is not None else 0) + 2
+        scratch = self._local.__dict__.setdefault("scratch", {})
+        best, first = scratch.get(kind, (None, None))
+        if best is None or len(best) < size:
+            best = np.full(size + 1024, -np.inf)
+            first = np.full(size + 1024, np.iinfo(np.int64).max, dtype=np.int64)
+            scratch[kind] = (best, first)
+        rid = cands.rid
+        order = np.arange(len(rid), dtype=np.int64)
+        np.maximum.at(best, rid, cands.score)
+        np.minimum.at(first, rid, order)
+        out = cands.take(first[rid] == order)
+        out.score = best[out.rid]
+        best[rid] = -np.inf  # leave the scratch clean for the next query
+        first[rid] = np.iinfo(np.int64).max
+        return out
+
+    def _hits(self, kind: str, view: _View, cands: _Candidates, chosen: np.ndarray,
+              ts: np.ndarray | None = None, total: np.ndarray | None = None) -> list[tuple[Hit, Any]]:
+        """Hits for the chosen candidates, each with its squared chord (0.0 without a point)."""
+        rids = cands.rid[chosen]
+        info = {rid: rest for rid, *rest in view.conn.execute(
+            "SELECT rid, id, published, expires FROM docs WHERE rid IN (SELECT value FROM json_each(?))",
+            (orjson.dumps(rids.tolist()).decode(),))}
+        sources = view.decoder.sources
+        c2 = cands.c2[chosen].tolist() if cands.c2 is not None else [None] * len(chosen)
+        columns = zip(rids.tolist(), c2, cands.source[chosen].tolist(), cands.lat[chosen].tolist(),
+                      cands.lon[chosen].tolist(), cands.score[chosen].tolist(), cands.diploma[chosen].tolist(),
+                      cands.contracts[chosen].tolist(), cands.apps[chosen].tolist(),
+                      cands.pday[chosen].tolist(),
+                      ts[chosen].tolist() if ts is not None else [0.0] * len(chosen),
+                      total[chosen].tolist() if total is not None else [None] * len(chosen))
+        out = []
+        for rid, c2_, source, lat, lon, score, diploma, contracts, apps, pday, text, rank_score in columns:
+            doc_id, published, expires = info[rid]
+            hit = Hit(kind, doc_id, sources[source], None if c2_ is None else km_from_chord2(c2_), lat, lon, score,
+                      diploma or None, _CONTRACT_NAMES[contracts & 3], published, expires, apps, text, rank_score)
+            out.append((hit, (0.0 if c2_ is None else c2_, pday)))
+        return out
 
     @staticmethod
-    def _filters(query: MatchQuery, params: dict[str, Any]) -> str:
-        clauses = []
-        if query.diploma_level is not None:
-            params["diploma"] = query.diploma_level
-            clauses.append("(diploma IS NULL OR diploma = :diploma)")
-        if query.contract_types:
-            params["contracts"] = _contract_bits(query.contract_types)
-            clauses.append("(contracts & :contracts) != 0")
-        if query.sources:
-            names = []
-            for i, source in enumerate(dict.fromkeys(query.sources)):
-                params[f"s{i}"] = source
-                names.append(f":s{i}")
-            clauses.append(f"source IN ({', '.join(names)})")
-        if not query.include_expired:
-            params["today"] = date.today().isoformat()
-            clauses.append("(expires IS NULL OR expires >= :today)")
-        return "".join(f" AND {c}" for c in clauses)
+    def _text_scores(conn: sqlite3.Connection, cands: _Candidates, text: str) -> np.ndarray:
+        """FTS5 relevance (-bm25, higher is better) of every candidate, 0 when the text does not match."""
+        out = np.zeros(len(cands))
+        expression = fts_query(text)
+        if not expression or not len(cands):
+            return out
+        rows = conn.execute("SELECT rowid, -bm25(fts) FROM fts WHERE fts MATCH ? ORDER BY rowid",
+                            (expression,)).fetchall()
+        if not rows:
+            return out
+        rids = np.fromiter((r for r, _ in rows), dtype=np.int64, count=len(rows))
+        scores = np.fromiter((s for _, s in rows), dtype=np.float64, count=len(rows))
+        pos = np.minimum(np.searchsorted(rids, cands.rid), len(rids) - 1)
+        found = rids[pos] == cands.rid
+        out[found] = scores[pos[found]]
+        return out
 
     def _with_text_scores(self, hits: list[Hit], text: str) -> list[Hit]:
         """Hits with `text_score` = FTS5 relevance (-bm25, higher is better), 0 when the text does not match."""
@@ -525,78 +688,6 @@ class EmbeddedEngine:
                 (expression, orjson.dumps(ids).decode())).fetchall()
             scores.update({(kind, doc_id): score for doc_id, score in rows})
         return [_replace_text_score(h, scores.get((h.kind, h.id), 0.0)) for h in hits]
-
-    def rank(self, query: MatchQuery, specs: dict[str, LinearSpec], sort: str, limit: int) -> RankedCandidates:
-        """Per asked kind: the `limit` best candidates by the ranking formula in SQL, totals and facets.
-
-        The formula is `ranking.score` translated operation for operation (see `_score_sql`), so the
-        match service re-scores these few candidates in Python and gets the same order; tests
-        compare both on every candidate.
-        """
-        hits: list[Hit] = []
-        totals: dict[str, int] = {}
-        facets: dict[str, dict[str, dict[str, int]]] = {}
-        generations: dict[str, str] = {}
-        for kind in query.kinds:
-            conn = self._conn(kind)
-            if conn is None:
-                totals[kind] = 0
-                facets[kind] = {"diploma": {}, "contract": {}, "distance": {}}
-                continue
-            generations[kind] = self._meta(conn, "generation")
-            facet_sql, facet_params = self._candidate_sql(query, slim="diploma, contracts, {chord} AS c2")
-            facets[kind], totals[kind] = self._facets(conn, facet_sql, facet_params, query)
-            sql, params = self._candidate_sql(query)
-            if totals[kind]:
-                hits.extend(self._top(conn, kind, sql, params, query, specs[kind], sort, limit))
-        return RankedCandidates(hits=hits, totals=totals, facets=facets, generation=generations)
-
-    def _top(self, conn: sqlite3.Connection, kind: str, sql: str, params: dict[str, Any], query: MatchQuery,
-             spec: LinearSpec, sort: str, limit: int) -> list[Hit]:
-        params = dict(params)
-        score = _score_sql(spec, params)
-        text_join, text_col = "", "0.0"
-        expression = fts_query(query.text) if query.text else ""
-        if expression:
-            params["fq"] = expression
-            text_join = (" LEFT JOIN (SELECT rowid AS trid, -bm25(fts) AS ts FROM fts WHERE fts MATCH :fq) t"
-                         " ON t.trid = cand.rid")
-            text_col = "coalesce(t.ts, 0.0)"
-        order = SORT_SQL[sort]
-        rows = conn.execute(
-            f"SELECT id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2, ts, {score} AS s"
-            f" FROM (SELECT cand.*, {text_col} AS ts"
-            f" FROM ({sql}) cand{text_join}) ORDER BY {order} LIMIT {int(limit)}", params).fetchall()
-        return [_ranked_hit(kind, row) for row in rows]
-
-    @staticmethod
-    def _facets(conn: sqlite3.Connection, sql: str, params: dict[str, Any],
-                query: MatchQuery) -> tuple[dict[str, dict[str, int]], int]:
-        """Counts by diploma level, contract type and distance band over every candidate of one kind.
-
-        One aggregate row of conditional sums: no GROUP BY, so SQLite never sorts the candidates.
-        """
-        params = dict(params)
-        sums = ["count(*)", "sum(diploma IS NULL)"] + [f"sum(diploma = {level})" for level in DIPLOMA_LEVELS]
-        sums += ["sum((contracts & 1) != 0)", "sum((contracts & 2) != 0)"]
-        if query.located:
-            previous = None
-            for edge in DISTANCE_BANDS_KM:
-                params[f"b{int(edge)}"] = max_chord2(edge)
-                low = f"c2 > :b{int(previous)} AND " if previous is not None else ""
-                sums.append(f"sum({low}c2 <= :b{int(edge)})")
-                previous = edge
-            sums.append(f"sum(c2 > :b{int(previous)})")
-        row = conn.execute(f"SELECT {', '.join(sums)} FROM ({sql})", params).fetchone()
-        total = row[0] or 0
-        values = [v or 0 for v in row[1:]]
-        diploma = dict(zip(["unknown", *map(str, DIPLOMA_LEVELS)], values[:1 + len(DIPLOMA_LEVELS)]))
-        rest = values[1 + len(DIPLOMA_LEVELS):]
-        contract = dict(zip(("apprentissage", "professionnalisation"), rest[:2]))
-        bands = ["0-10", "10-30", "30-60", "60+"] if query.located else []
-        distance = dict(zip(bands, rest[2:])) if query.located else {"unknown": total}
-        out = {"diploma": diploma, "contract": contract, "distance": distance}
-        return {name: {k: v for k, v in counts.items() if v} for name, counts in out.items()}, total
 
     def get_many(self, kind: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Documents by id from the published generation of `kind`."""
@@ -626,9 +717,8 @@ class EmbeddedEngine:
         """True when the index directory is readable and every published generation opens."""
         try:
             for kind in KINDS:
-                conn = self._conn(kind)
-                if conn is not None:
-                    conn.execute("SELECT 1 FROM meta LIMIT 1").fetchone()
+                if self._view(kind) is not None:
+                    self._local.conns[kind][1].execute("SELECT 1 FROM meta LIMIT 1").fetchone()
             return True
         except (sqlite3.Error, EngineUnavailable, OSError):
             return False
@@ -664,6 +754,11 @@ class EmbeddedEngine:
             if path.name not in keep:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
+        # Columns whose database is gone (dropped above, or a build that died before renaming it).
+        for columns in folder.glob("*.cols"):
+            stem = columns.name[:-len(".cols")]
+            if not (folder / f"{stem}.sqlite").exists() and not (folder / f"{stem}.building").exists():
+                shutil.rmtree(columns, ignore_errors=True)
 
     def _drop_dead_builds(self, kind: str) -> None:
         """Delete half-built files whose builder process no longer exists (a crash mid-build)."""
@@ -678,6 +773,8 @@ class EmbeddedEngine:
                 continue  # another builder of this same process may be running
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
+            shutil.rmtree(_columns_dir(path), ignore_errors=True)
+            shutil.rmtree(_columns_dir(path).with_name(_columns_dir(path).name + ".tmp"), ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
@@ -690,32 +787,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_NO_RIDS = np.empty(0, dtype=np.int32)
 _CONTRACT_NAMES = {bits: tuple(name for name, bit in CONTRACT_BITS.items() if bits & bit) for bits in range(4)}
-
-
-def _arm_columns(i: int, n: int, chord: str, slim: str | None = None) -> str:
-    """Columns of the scan of asked code i of n: the best score over this and the later asked codes."""
-    if slim is not None:
-        return slim.replace("{chord}", chord)
-    score = "score"
-    if i < n - 1:
-        lookups = ", ".join(
-            f"CASE WHEN instr(codes, :e{k}) THEN (SELECT p2.score FROM post AS p2 WHERE p2.rome = :r{k}"
-            f" AND p2.cell = post.cell AND p2.id = post.id) ELSE 0.0 END" for k in range(i + 1, n))
-        score = f"max(score, {lookups})"
-    return (f"id, source, lat, lon, {score} AS score, diploma, contracts, published, expires, apps, {chord} AS c2,"
-            f" rid, pday")
-
-
-def _exclusions(i: int) -> str:
-    """Drop, from the scan of asked code i, documents that also carry an earlier asked code."""
-    return "".join(f" AND instr(codes, :e{k}) = 0" for k in range(i))
-
-
-def _hit(kind: str, row: tuple[Any, ...]) -> Hit:
-    doc_id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2 = row[:11]
-    return Hit(kind, doc_id, source, None if c2 is None else km_from_chord2(c2), lat, lon, score, diploma, _CONTRACT_NAMES[contracts & 3], published,
-               expires, apps)
+_BAND_NAMES = ("0-10", "10-30", "30-60", "60+")
+_R2 = 2 * EARTH_RADIUS_KM  # km_from_chord2 multiplies 2 * R first: the same constant, the same rounding
 
 
 def _replace_text_score(hit: Hit, text_score: float) -> Hit:
@@ -724,57 +799,98 @@ def _replace_text_score(hit: Hit, text_score: float) -> Hit:
                text_score)
 
 
+def _facets(cands: _Candidates) -> dict[str, dict[str, int]]:
+    """Counts by diploma level, contract type and distance band over every candidate of one kind."""
+    total = len(cands)
+    levels = np.bincount(np.clip(cands.diploma, 0, len(DIPLOMA_LEVELS) + 1).astype(np.intp),
+                         minlength=len(DIPLOMA_LEVELS) + 2)
+    diploma = {"unknown": int(levels[0]), **{str(level): int(levels[level]) for level in DIPLOMA_LEVELS}}
+    contract = {"apprentissage": int(np.count_nonzero(cands.contracts & 1)),
+                "professionnalisation": int(np.count_nonzero(cands.contracts & 2))}
+    if cands.c2 is None:
+        distance = {"unknown": total}
+    else:
+        edges = np.array([max_chord2(edge) for edge in DISTANCE_BANDS_KM])
+        # side="left": a candidate exactly on an edge belongs to the band below, as `<=` says.
+        bands = np.bincount(np.searchsorted(edges, cands.c2, side="left"), minlength=len(edges) + 1)
+        distance = dict(zip(_BAND_NAMES, (int(b) for b in bands)))
+    out = {"diploma": diploma, "contract": contract, "distance": distance}
+    return {name: {k: v for k, v in counts.items() if v} for name, counts in out.items()}
 
-DIPLOMA_LEVELS = (1, 2, 3, 4, 5, 6, 7, 8)
 
-# Per-kind ORDER BY matching ranking.blend's sort keys inside one kind (kind is constant there).
-SORT_SQL = {
-    "relevance": "s DESC, c2, id",
-    "distance": "c2, s DESC, id",
-    "date": "pday IS NULL, pday DESC, s DESC, c2, id",
-}
-_R = repr(EARTH_RADIUS_KM)
+def _clamp(values: np.ndarray) -> np.ndarray:
+    return np.minimum(1.0, np.maximum(0.0, values))
 
 
-def _score_sql(spec: LinearSpec, params: dict[str, Any]) -> str:
-    """The total of `ranking.score.score` as an SQL expression over one candidate row.
+def _scores(cands: _Candidates, spec: LinearSpec, decoder: Postings, ts: np.ndarray | None) -> np.ndarray:
+    """The total of `ranking.score.score` for every candidate, written with numpy operation for operation.
 
-    Each value is written with the operations of its Python function (same constants, same order,
-    clamps as min/max) and summed in COMPONENT_FIELDS order, so totals match `score()` to the bit
-    on the same libm; components that do not apply are left out, as they add 0 in Python.
+    Same constants, same order of operations, components summed in COMPONENT_FIELDS order and those
+    that do not apply left out (they add 0 in Python), so totals match `score()`.
     """
     w = spec.weights
-    params.update(w_distance=w["distance"], w_text=w["text"], w_freshness=w["freshness"], w_hiring=w["hiring"],
-                  w_saturation=w["saturation"], w_prior=w["prior"], edge=spec.distance_edge_value,
-                  dscale=spec.distance_scale_km, today=spec.today.isoformat(), today_ord=spec.today.toordinal(),
-                  half_life=spec.freshness_half_life_days, f_unknown=spec.freshness_unknown,
-                  text_half=spec.text_half_score, cap=float(spec.application_cap),
-                  score_max=float(spec.rome_score_max), prior_other=spec.prior_other)
-    terms = ["0.0"]
-    if w["distance"] and spec.located:
-        distance = f"(2 * {_R} * asin(min(1.0, sqrt(c2) / 2)))"
-        terms.append(f"(:w_distance * min(1.0, max(0.0, pow(:edge, max({distance}, 0.0) / :dscale))))")
+    total = np.zeros(len(cands))
+    if w["distance"] and spec.located and cands.c2 is not None:
+        km = _R2 * np.arcsin(np.minimum(1.0, np.sqrt(cands.c2) / 2))
+        total = total + w["distance"] * _clamp(np.power(spec.distance_edge_value,
+                                                         np.maximum(km, 0.0) / spec.distance_scale_km))
     if w["text"]:
-        terms.append("(:w_text * (CASE WHEN ts > 0 THEN min(1.0, max(0.0, ts / (ts + :text_half))) ELSE 0.0 END))")
+        raw = ts if ts is not None else np.zeros(len(cands))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(raw > 0, _clamp(raw / (raw + spec.text_half_score)), 0.0)
+        total = total + w["text"] * value
     if w["freshness"]:
-        terms.append(
-            "(:w_freshness * (CASE WHEN expires IS NOT NULL AND expires < :today THEN 0.0"
-            " WHEN pday IS NULL THEN :f_unknown"
-            " ELSE min(1.0, max(0.0, pow(0.5, max(:today_ord - pday, 0) / :half_life))) END))")
+        today = spec.today.toordinal()
+        age = np.maximum(today - cands.pday.astype(np.int64), 0)
+        value = np.where(cands.pday == 0, spec.freshness_unknown,
+                         _clamp(np.power(0.5, age / spec.freshness_half_life_days)))
+        value = np.where((cands.expday != 0) & (cands.expday < today), 0.0, value)
+        total = total + w["freshness"] * value
     if w["hiring"]:
-        terms.append("(:w_hiring * min(1.0, max(0.0, score / :score_max)))")
+        total = total + w["hiring"] * _clamp(cands.score / spec.rome_score_max)
     if w["saturation"]:
-        terms.append("(:w_saturation * min(1.0, max(0.0, 1.0 - max(apps, 0) / :cap)))")
+        total = total + w["saturation"] * _clamp(1.0 - np.maximum(cands.apps, 0) / spec.application_cap)
     if w["prior"]:
-        cases = []
-        for i, (source, value) in enumerate(sorted(spec.priors.items())):
-            params[f"ps{i}"], params[f"pv{i}"] = source, value
-            cases.append(f"WHEN :ps{i} THEN :pv{i}")
-        terms.append(f"(:w_prior * (CASE source {' '.join(cases)} ELSE :prior_other END))")
-    return "(" + " + ".join(terms) + ")"
+        priors = np.array([spec.priors.get(name, spec.prior_other) for name in decoder.sources] or [0.0])
+        total = total + w["prior"] * priors[cands.source]
+    return total
 
 
-def _ranked_hit(kind: str, row: tuple[Any, ...]) -> Hit:
-    doc_id, source, lat, lon, score, diploma, contracts, published, expires, apps, c2, ts, total = row
-    return Hit(kind, doc_id, source, None if c2 is None else km_from_chord2(c2), lat, lon, score, diploma,
-               _CONTRACT_NAMES[contracts & 3], published, expires, apps, ts, total)
+def _sort_keys(sort: str, cands: _Candidates, total: np.ndarray) -> list[np.ndarray]:
+    """Ascending numeric keys of ranking.blend's order inside one kind; ids break the remaining ties."""
+    c2 = cands.c2 if cands.c2 is not None else np.zeros(len(cands))
+    if sort == "distance":
+        return [c2, -total, cands.idrank]
+    if sort == "date":
+        newest_first = np.where(cands.pday == 0, 1, -cands.pday.astype(np.int64))  # no date last
+        return [newest_first, -total, c2, cands.idrank]
+    return [-total, c2, cands.idrank]
+
+
+# The same orders on (hit, (c2, pday)) pairs, with the real ids as the last key.
+_PY_SORT = {
+    "relevance": lambda pair: (-pair[0].rank_score, pair[1][0], pair[0].id),
+    "distance": lambda pair: (pair[1][0], -pair[0].rank_score, pair[0].id),
+    "date": lambda pair: (pair[1][1] == 0, -pair[1][1], -pair[0].rank_score, pair[1][0], pair[0].id),
+}
+
+
+def _select(keys: list[np.ndarray], idx: np.ndarray, limit: int) -> np.ndarray:
+    """Indices among `idx` of the `limit` first by `keys` (lexicographic), plus rows tied on every key.
+
+    A partition per key instead of a full sort: the rows strictly before the limit-th value are in,
+    rows tied with it are decided by the next key; ties left after the last key are all returned
+    for the caller to order by id.
+    """
+    chosen = []
+    for key in keys:
+        if len(idx) <= limit or limit <= 0:
+            break
+        values = key[idx]
+        kth = np.partition(values, limit - 1)[limit - 1]
+        better = idx[values < kth]
+        chosen.append(better)
+        limit -= len(better)
+        idx = idx[values == kth]
+    chosen.append(idx if limit > 0 else idx[:0])
+    return np.concatenate(chosen) if len(chosen) > 1 else chosen[0]

@@ -11,7 +11,7 @@ from app.referentials import Referentials
 from app.search.contract import KINDS, MatchQuery, RankedCandidates, SearchEngine
 from app.services.items import public_item
 from app.services.places import ResolvedPlace, resolve_place
-from ranking import RankingContext, Weights, blend, explain, rank
+from ranking import RankingContext, Weights, blend, explain, rank, rank_by_totals, with_components
 from ranking.linear import linear_spec
 
 #: When a located search finds nothing, the radius grows by this step up to WIDEN_MAX_KM, as the
@@ -74,7 +74,13 @@ class MatchService:
             widened_from = widened_from or radius
             query, ctx, ranked = self._run(romes, place, min(query.radius_km + WIDEN_STEP_KM, WIDEN_MAX_KM),
                                            kinds, params, sort, page, page_size)
-        scored = blend(rank(ranked.hits, ctx, self.weights), ctx, page, page_size, self.weights)
+        if all(hit.rank_score is not None for hit in ranked.hits):
+            # The engine computed the formula's totals (its tests prove them equal to score()'s):
+            # order by them and score in full only the page shown, for the explain view.
+            ordered = rank_by_totals(((hit, hit.rank_score) for hit in ranked.hits), ctx)
+        else:
+            ordered = rank(ranked.hits, ctx, self.weights)
+        scored = with_components(blend(ordered, ctx, page, page_size, self.weights), ctx, self.weights)
         items = self._items(scored, bool(params.get("explain")))
         total = sum(ranked.totals.values())
         return {

@@ -13,8 +13,11 @@ from ranking.blend import (
     facet_distance_band,
     first_page_quota,
     rank,
+    rank_by_totals,
+    with_components,
 )
 from ranking.model import CandidateData, RankingContext, ScoredCandidate
+from ranking.score import score
 from ranking.weights import KIND_ORDER, Weights
 
 TODAY = datetime.date(2025, 3, 1)
@@ -60,6 +63,24 @@ def test_order_does_not_depend_on_input_order(sort: str, seed: int) -> None:
     shuffled = twins[:]
     random.Random(seed).shuffle(shuffled)
     assert ids(rank(shuffled, ctx(sort=sort))) == ids(rank(twins, ctx(sort=sort)))
+
+
+@pytest.mark.parametrize("sort", ["relevance", "distance", "date"])
+def test_engine_totals_give_the_order_of_full_scoring_and_components_come_back_for_the_page(sort: str) -> None:
+    context = ctx(sort=sort)
+    pool = MIXED + [CandidateData("offer", "undated", "partner", 3.0)]
+    shuffled = pool[:]
+    random.Random(9).shuffle(shuffled)
+    light = rank_by_totals(((c, score(c, context).total) for c in shuffled), context)
+    full = rank(pool, context)
+    assert ids(light) == ids(full)
+    assert all(item.components == () for item in light)
+    page = blend(light, context, 1, 10)
+    filled = with_components(page, context)
+    assert ids(filled) == ids(blend(full, context, 1, 10))
+    assert [item.total for item in filled] == [item.total for item in blend(full, context, 1, 10)]
+    assert all(len(item.components) == 6 for item in filled)
+    assert with_components(filled, context) == filled  # already scored: kept as they are
 
 
 def test_equal_scores_break_ties_by_distance_then_kind_then_id() -> None:

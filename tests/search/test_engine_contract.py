@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import threading
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -270,3 +271,67 @@ def test_a_document_under_several_asked_codes_is_one_candidate_with_its_best_sco
             hits = [h for h in engine.search(query).hits if h.id == record.siret]
             assert len(hits) == 1 and hits[0].rome_score == best, (romes, located)
             assert engine.search(query).totals["company"] == (2 if "D1106" in romes else 1)
+
+
+def test_live_writes_keep_answers_equal_to_brute_force(engine, corpus):
+    """Deletes, moves and new documents on the published generation, then brute force and ranking again."""
+    from ranking import RankingContext, rank
+    from ranking.linear import linear_spec
+
+    _publish_all(engine, corpus)
+    rng = random.Random(13)
+    docs = {(d["kind"], d["id"]): d for d in corpus}
+    victims = rng.sample(sorted(docs), 300)
+    for kind in KINDS:
+        assert engine.delete(kind, [i for k, i in victims if k == kind]) == sum(1 for k, _ in victims if k == kind)
+    for key in victims:
+        del docs[key]
+    writes = []
+    for (kind, doc_id), doc in rng.sample(sorted(docs.items()), 300):
+        lat, lon = rng.choice(ANCHORS)
+        writes.append(dict(doc, location={"lat": lat + rng.gauss(0, 0.2), "lon": lon + rng.gauss(0, 0.2)}))
+        # A new document at the very place of an existing one: equal distance, so ids decide the order,
+        # and "-bis" sorts right after its twin, between two documents of the build.
+        writes.append(dict(doc, id=f"{doc_id}-bis"))
+    for kind in KINDS:
+        engine.upsert(kind, [d for d in writes if d["kind"] == kind])
+    docs.update({(d["kind"], d["id"]): d for d in writes})
+    current = list(docs.values())
+    for _ in range(80):
+        query = _random_query(rng)
+        result = engine.search(query)
+        assert [(h.kind, h.id) for h in result.hits] == [(k, i) for k, i, _ in _expected(current, query)], query
+    for _ in range(15):
+        query, sort = _random_query(rng), rng.choice(["relevance", "distance", "date"])
+        ctx = RankingContext(radius_km=query.radius_km, today=TODAY, sort=sort)
+        ranked = engine.rank(query, {k: linear_spec(k, True, ctx) for k in KINDS}, sort, limit=100000)
+        python = rank(list(engine.iter_candidates(query)), ctx)
+        for kind in KINDS:
+            assert [h.id for h in ranked.hits if h.kind == kind] == \
+                [s.candidate.id for s in python if s.candidate.kind == kind], (query, sort)
+    assert engine.stats()["company"]["documents"] == sum(1 for k, _ in docs if k == "company")
+
+
+def test_ties_are_cut_by_id_across_built_and_live_documents(engine):
+    """Documents at one point with equal scores: pages and the ranked top follow ids, wherever they were written."""
+    from mappings import company
+    from mappings.common import Place
+    from ranking import RankingContext
+    from ranking.linear import linear_spec
+
+    def doc(n: int) -> dict:
+        return company.to_document(company.Company(
+            siret=f"{12345678900000 + n:014d}", name=f"Entreprise {n}", place=Place(45.5, 5.5),
+            rome_scores={"D1102": 50.0}, rome_index_codes=["D1102"]))
+
+    with engine.new_generation("company") as builder:
+        builder.add([doc(n) for n in range(0, 40, 2)])
+    engine.upsert("company", [doc(n) for n in range(1, 40, 2)])
+    expected = [doc(n)["id"] for n in range(40)]
+    query = MatchQuery(romes=("D1102",), latitude=45.5, longitude=5.5, radius_km=5, kinds=("company",), page_size=3)
+    paged = [h.id for page in range(1, 15) for h in engine.search(replace(query, page=page)).hits]
+    assert paged == expected
+    ctx = RankingContext(radius_km=5, today=TODAY)
+    for limit in (1, 4, 7, 40):
+        top = engine.rank(query, {"company": linear_spec("company", True, ctx)}, "relevance", limit=limit)
+        assert [h.id for h in top.hits] == expected[:limit]
