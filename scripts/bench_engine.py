@@ -61,6 +61,9 @@ def index_size_mb(index_dir: Path) -> float:
         if pointer.is_file():
             path = index_dir / kind / pointer.read_text().strip()
             total += sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+            # The embedded engine's posting columns live in a folder beside the SQLite file.
+            columns = path.with_name(path.name.split(".", 1)[0] + ".cols")
+            total += sum(p.stat().st_size for p in columns.glob("*") if p.is_file())
     return total / 2**20
 
 
