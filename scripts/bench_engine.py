@@ -20,6 +20,7 @@ from app.config import Settings  # noqa: E402
 from app.referentials import Referentials, get_referentials  # noqa: E402
 from app.search import build_engine  # noqa: E402
 from app.search.contract import KINDS, MatchQuery  # noqa: E402
+from app.search.embedded import columns_dir  # noqa: E402
 
 RADII_KM = (10, 30, 60, 100)
 
@@ -62,8 +63,7 @@ def index_size_mb(index_dir: Path) -> float:
             path = index_dir / kind / pointer.read_text().strip()
             total += sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
             # The embedded engine's posting columns live in a folder beside the SQLite file.
-            columns = path.with_name(path.name.split(".", 1)[0] + ".cols")
-            total += sum(p.stat().st_size for p in columns.glob("*") if p.is_file())
+            total += sum(p.stat().st_size for p in columns_dir(path).glob("*") if p.is_file())
     return total / 2**20
 
 

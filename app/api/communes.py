@@ -1,10 +1,9 @@
 """GET /api/v1/communes: place autocomplete by name, postal code or INSEE code."""
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, request
-from marshmallow import ValidationError
+from flask import Blueprint, Flask, current_app
 
-from app.errors import invalid_parameters
+from app.api import load_query
 from app.schemas_autocomplete import CommuneQuerySchema
 from app.services.communes import CommuneSearch
 
@@ -21,9 +20,6 @@ def init_app(app: Flask) -> None:
 @bp.get("/communes")
 def suggest_communes():
     """Places matching what was typed, larger places first when the text is ambiguous."""
-    try:
-        params = _schema.load_args(request.args)
-    except ValidationError as exc:
-        raise invalid_parameters(exc.normalized_messages()) from None
+    params = load_query(_schema)
     places = current_app.extensions[EXTENSION].search(params["q"], params["limit"])
     return {"query": params["q"], "communes": [p.to_dict() for p in places]}

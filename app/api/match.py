@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, request
-from marshmallow import ValidationError
+from flask import Blueprint, current_app
 
+from app.api import load_query
 from app.api.access import count_results
 from app.errors import ApiError, invalid_parameters
 from app.schemas import KindSearchSchema, MatchRequestSchema
@@ -40,32 +40,25 @@ def run_match(params: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def _load(schema: MatchRequestSchema) -> dict[str, Any]:
-    try:
-        return schema.load_args(request.args)
-    except ValidationError as exc:
-        raise invalid_parameters(exc.normalized_messages()) from None
-
-
 @bp.get("/match")
 def match_endpoint():
     """Formations, offers and companies for a job near a place, ranked and blended in one list."""
-    return run_match(_load(_match_schema))
+    return run_match(load_query(_match_schema))
 
 
 @bp.get("/formations")
 def formations_endpoint():
     """Training courses only."""
-    return run_match({**_load(_kind_schema), "kinds": ["formation"]})
+    return run_match({**load_query(_kind_schema), "kinds": ["formation"]})
 
 
 @bp.get("/offers")
 def offers_endpoint():
     """Apprenticeship offers only."""
-    return run_match({**_load(_kind_schema), "kinds": ["offer"]})
+    return run_match({**load_query(_kind_schema), "kinds": ["offer"]})
 
 
 @bp.get("/companies")
 def companies_endpoint():
     """Companies likely to hire (spontaneous applications) only."""
-    return run_match({**_load(_kind_schema), "kinds": ["company"]})
+    return run_match({**load_query(_kind_schema), "kinds": ["company"]})

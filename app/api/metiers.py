@@ -1,10 +1,9 @@
 """GET /api/v1/metiers (job-title autocomplete) and /api/v1/metiers/resolve (free text to ROME codes)."""
 from __future__ import annotations
 
-from flask import Blueprint, request
-from marshmallow import ValidationError
+from flask import Blueprint
 
-from app.errors import invalid_parameters
+from app.api import load_query
 from app.metiers import get_metier_resolver
 from app.schemas_autocomplete import MetierQuerySchema
 
@@ -15,10 +14,7 @@ RESOLVED = 10
 
 
 def _params() -> dict:
-    try:
-        return _schema.load_args(request.args)
-    except ValidationError as exc:
-        raise invalid_parameters(exc.normalized_messages()) from None
+    return load_query(_schema)
 
 
 @bp.get("/metiers")

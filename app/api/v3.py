@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from app.api import load_query
 from app.api.access import count_results
 from app.api.match import run_match
-from app.errors import invalid_parameters
 from app.extensions import get_refs
 from app.schemas import STRING, CommaList, FiniteFloat, validate_romes
 from app.services.v3_adapter import OPCO_LABELS, AdapterContext, Filters, opco_spellings, search
@@ -105,10 +105,7 @@ _schema = JobsSearchSchema()
 @bp.get("/jobs/search")
 def jobs_search():
     """Offers (jobs) and likely recruiters for ROME codes near a point, in their v3 read shapes."""
-    try:
-        args = _schema.load_args(request.args)
-    except ValidationError as exc:
-        raise invalid_parameters(exc.normalized_messages()) from None
+    args = load_query(_schema)
     params: dict[str, Any] = {"romes": args["romes"], "radius": max(args["radius"], MIN_RADIUS_KM)}
     if "latitude" in args:
         params.update(latitude=args["latitude"], longitude=args["longitude"])

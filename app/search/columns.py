@@ -26,6 +26,19 @@ CELL_BITS = 23  # 1800 rows × 3600 columns of 0.1° = 6.48M cells < 2**23
 FORMAT = 2  # bumped when the files change shape; older generations are rebuilt, never misread
 
 
+def _typed_columns(rows: Sequence[tuple[Any, ...]], codes: dict[str, int],
+                   sources: dict[str, int]) -> dict[str, np.ndarray]:
+    """Rows in ROW_FIELDS order as typed columns (all but idrank); unseen codes and sources get the next numbers."""
+    cols = list(zip(*rows))
+    code_numbers = np.array([codes.setdefault(code, len(codes)) for code in cols[1]], dtype=np.int64)
+    values = {"key": (code_numbers << CELL_BITS) | np.array(cols[2], dtype=np.int64), "rid": cols[0],
+              "lat": cols[3], "lon": cols[4], "x": cols[5], "y": cols[6], "z": cols[7], "score": cols[8],
+              "diploma": [d or 0 for d in cols[9]], "contracts": cols[10],
+              "source": [sources.setdefault(name, len(sources)) for name in cols[11]],
+              "pday": [d or 0 for d in cols[12]], "expday": [d or 0 for d in cols[13]], "apps": cols[14]}
+    return {name: np.asarray(value, dtype=ROW_DTYPES[name]) for name, value in values.items()}
+
+
 class PostingWriter:
     """Collects posting rows batch by batch, then writes them sorted as one .npy file per column."""
 
@@ -41,16 +54,8 @@ class PostingWriter:
         self._doc_ids.update(ids)
         if not rows:
             return
-        cols = list(zip(*rows))
-        codes = [self._codes.setdefault(code, len(self._codes)) for code in cols[1]]
-        sources = [self._sources.setdefault(source, len(self._sources)) for source in cols[11]]
-        key = (np.array(codes, dtype=np.int64) << CELL_BITS) | np.array(cols[2], dtype=np.int64)
-        values = {"key": key, "rid": cols[0], "lat": cols[3], "lon": cols[4], "x": cols[5], "y": cols[6],
-                  "z": cols[7], "score": cols[8], "diploma": [d or 0 for d in cols[9]], "contracts": cols[10],
-                  "source": sources, "pday": [d or 0 for d in cols[12]], "expday": [d or 0 for d in cols[13]],
-                  "apps": cols[14]}
-        for name, value in values.items():
-            self._chunks[name].append(np.asarray(value, dtype=ROW_DTYPES[name]))
+        for name, values in _typed_columns(rows, self._codes, self._sources).items():
+            self._chunks[name].append(values)
         self.rows += len(rows)
 
     def forget(self, rids: Iterable[int]) -> None:
@@ -121,29 +126,16 @@ class Postings:
         stays sorting by id up to ties among added documents, which callers break with the real ids.
         """
         codes = dict(self.codes)
-        sources = list(self.sources)
-        source_index = {name: i for i, name in enumerate(sources)}
+        sources = {name: i for i, name in enumerate(self.sources)}
         if not rows:
             empty = {name: np.empty(0, dtype) for name, dtype in ROW_DTYPES.items()}
-            return Postings(empty, codes, sources, self.max_rid, self.ids_sorted)
-        cols = list(zip(*rows))
-        code_numbers = [codes.setdefault(code, len(codes)) for code in cols[1]]
-        source_numbers = []
-        for name in cols[11]:
-            if name not in source_index:
-                source_index[name] = len(sources)
-                sources.append(name)
-            source_numbers.append(source_index[name])
-        wanted = np.array([ids[rid].encode() for rid in cols[0]], dtype=np.bytes_)
+            return Postings(empty, codes, list(self.sources), self.max_rid, self.ids_sorted)
+        arrays = _typed_columns(rows, codes, sources)
+        wanted = np.array([ids[rid].encode() for rid in arrays["rid"].tolist()], dtype=np.bytes_)
         positions = np.searchsorted(self.ids_sorted, wanted) if len(self.ids_sorted) else np.zeros(len(rows))
-        values = {"key": (np.array(code_numbers, dtype=np.int64) << CELL_BITS) | np.array(cols[2], dtype=np.int64),
-                  "rid": cols[0], "idrank": 2 * np.asarray(positions, dtype=np.int64) - 1, "lat": cols[3],
-                  "lon": cols[4], "x": cols[5], "y": cols[6], "z": cols[7], "score": cols[8],
-                  "diploma": [d or 0 for d in cols[9]], "contracts": cols[10], "source": source_numbers,
-                  "pday": [d or 0 for d in cols[12]], "expday": [d or 0 for d in cols[13]], "apps": cols[14]}
-        arrays = {name: np.asarray(value, dtype=ROW_DTYPES[name]) for name, value in values.items()}
+        arrays["idrank"] = 2 * np.asarray(positions, dtype=np.int64) - 1
         order = np.argsort(arrays["key"], kind="stable")
-        return Postings({name: a[order] for name, a in arrays.items()}, codes, sources,
+        return Postings({name: a[order] for name, a in arrays.items()}, codes, sorted(sources, key=sources.__getitem__),
                         max(self.max_rid, int(arrays["rid"].max())), self.ids_sorted)
 
     def rows(self, codes: Sequence[str], cell_spans: Sequence[tuple[int, int]] | None) -> np.ndarray:

@@ -136,7 +136,7 @@ def _doc_row(doc: dict[str, Any], rid: int, rows: list[tuple[Any, ...]]) -> tupl
             _day(doc.get("expires_at")), orjson.dumps(doc))
 
 
-def _columns_dir(sqlite_path: Path) -> Path:
+def columns_dir(sqlite_path: Path) -> Path:
     """Where the posting columns of the generation stored in `sqlite_path` live."""
     return sqlite_path.with_name(sqlite_path.name.split(".", 1)[0] + ".cols")
 
@@ -176,7 +176,7 @@ class EmbeddedBuilder(PublishOnSuccess):
         self.dir = engine.root / kind
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / f"{self.generation}.building"
-        self.columns = _columns_dir(self.path)
+        self.columns = columns_dir(self.path)
         self.conn = sqlite3.connect(self.path, isolation_level=None)
         # A half-built file is thrown away on failure, so durability during the build buys nothing.
         self.conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-200000;"
@@ -280,6 +280,7 @@ class _View:
     """What one query of one kind reads: this thread's connection, the base columns and the live changes."""
 
     conn: sqlite3.Connection
+    generation: str
     base: Postings
     live: Postings | None  # rows added since the build, in the base's dictionaries (extended)
     removed: np.ndarray  # sorted rids of base documents deleted or replaced since the build
@@ -314,6 +315,25 @@ class _Candidates:
                               for name, value in self.__dict__.items()})
 
 
+@dataclass(frozen=True)
+class _Area:
+    """The search circle as every kind's scan needs it, computed once per query."""
+
+    x0: float
+    y0: float
+    z0: float
+    c2max: float
+    spans: list[tuple[int, int]]  # (first cell, last cell) per cell row
+
+    @classmethod
+    def of(cls, query: MatchQuery) -> "_Area | None":
+        if not query.located:
+            return None
+        lat, lon = query.latitude, query.longitude
+        spans = [(r[0], r[1]) for r in cell_ranges(lat, lon, query.radius_km)]  # type: ignore[arg-type]
+        return cls(*unit_vector(lat, lon), max_chord2(query.radius_km), spans)  # type: ignore[arg-type]
+
+
 _GATHERED = ("rid", "idrank", "score", "diploma", "contracts", "source", "pday", "expday", "apps", "lat", "lon")
 class EmbeddedEngine:
     """SearchEngine on files under `root/<kind>/`; safe for many reader threads and processes."""
@@ -325,7 +345,7 @@ class EmbeddedEngine:
         self._shared_lock = threading.Lock()
         # Read-only arrays shared by this process's threads: the base columns per kind, and the
         # live changes per (generation, change counter).
-        self._bases: dict[str, tuple[Path, Postings]] = {}
+        self._bases: dict[str, tuple[Path, Postings, str]] = {}
         self._lives: dict[str, tuple[Path, str, Postings | None, np.ndarray]] = {}
 
     # ----- connections and views ---------------------------------------------------------------
@@ -371,20 +391,20 @@ class EmbeddedEngine:
             cached = self._bases.get(kind)
             if cached is None or cached[0] != path:
                 try:
-                    cached = (path, Postings.load(_columns_dir(path)))
+                    cached = (path, Postings.load(columns_dir(path)), self._meta(conn, "generation"))
                 except (OSError, ValueError, KeyError) as exc:
                     raise EngineUnavailable(f"cannot read the posting columns of {path.name}: {exc}") from exc
                 self._bases[kind] = cached
-            base = cached[1]
+            base, generation = cached[1], cached[2]
         changes = self._meta(conn, "changes")
         if changes == "0":
-            return _View(conn, base, None, _NO_RIDS)
+            return _View(conn, generation, base, None, _NO_RIDS)
         with self._shared_lock:
             live = self._lives.get(kind)
             if live is None or live[0] != path or live[1] != changes:
                 live = (path, changes, *self._load_live(conn, base))
                 self._lives[kind] = live
-        return _View(conn, base, live[2], live[3])
+        return _View(conn, generation, base, live[2], live[3])
 
     @staticmethod
     def _load_live(conn: sqlite3.Connection, base: Postings) -> tuple[Postings | None, np.ndarray]:
@@ -419,10 +439,10 @@ class EmbeddedEngine:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 self._delete_ids(conn, [str(d["id"]) for d in docs])
+                # Above every rid of the build (its columns keep removed documents' rows) and of the live rows.
                 next_rid = conn.execute(
-                    "SELECT max(coalesce((SELECT max(rid) FROM docs), 0), coalesce((SELECT max(rid) FROM live), 0),"
-                    " (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'max_rid'),"
-                    " coalesce((SELECT max(rid) FROM removed), 0)) + 1").fetchone()[0]
+                    "SELECT max(coalesce((SELECT max(rid) FROM docs), 0),"
+                    " (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'max_rid')) + 1").fetchone()[0]
                 for offset, doc in enumerate(docs):
                     rid = next_rid + offset
                     rows = _posting_rows(doc, rid)
@@ -482,6 +502,8 @@ class EmbeddedEngine:
         """One page of candidates by distance (then kind order, then id) over the asked kinds."""
         limit = None if query.page_size is None else query.page * query.page_size
         per_kind: list[list[Hit]] = []
+        area = _Area.of(query)
+
         totals: dict[str, int] = {}
         generations: dict[str, str] = {}
         for kind in query.kinds:
@@ -489,8 +511,8 @@ class EmbeddedEngine:
             if view is None:
                 totals[kind] = 0
                 continue
-            generations[kind] = self._meta(view.conn, "generation")
-            cands = self._candidates(kind, view, query)
+            generations[kind] = view.generation
+            cands = self._candidates(kind, view, query, area)
             totals[kind] = len(cands)
             keys = [cands.c2, cands.idrank] if cands.c2 is not None else [cands.idrank]
             chosen = _select(keys, np.arange(len(cands)), len(cands) if limit is None else limit)
@@ -504,11 +526,12 @@ class EmbeddedEngine:
 
     def iter_candidates(self, query: MatchQuery) -> Iterator[Hit]:
         """Every candidate of every asked kind (no order promised), with text scores when asked."""
+        area = _Area.of(query)
         for kind in query.kinds:
             view = self._view(kind)
             if view is None:
                 continue
-            cands = self._candidates(kind, view, query)
+            cands = self._candidates(kind, view, query, area)
             ts = self._text_scores(view.conn, cands, query.text) if query.text else None
             yield from (hit for hit, _ in self._hits(kind, view, cands, np.arange(len(cands)), ts))
 
@@ -522,6 +545,8 @@ class EmbeddedEngine:
         hits: list[Hit] = []
         totals: dict[str, int] = {}
         facets: dict[str, dict[str, dict[str, int]]] = {}
+        area = _Area.of(query)
+
         generations: dict[str, str] = {}
         for kind in query.kinds:
             view = self._view(kind)
@@ -529,8 +554,8 @@ class EmbeddedEngine:
                 totals[kind] = 0
                 facets[kind] = {"diploma": {}, "contract": {}, "distance": {}}
                 continue
-            generations[kind] = self._meta(view.conn, "generation")
-            cands = self._candidates(kind, view, query)
+            generations[kind] = view.generation
+            cands = self._candidates(kind, view, query, area)
             totals[kind] = len(cands)
             facets[kind] = _facets(cands)
             if not len(cands):
@@ -543,15 +568,10 @@ class EmbeddedEngine:
             hits.extend(hit for hit, _ in ranked[:limit])
         return RankedCandidates(hits=hits, totals=totals, facets=facets, generation=generations)
 
-    def _candidates(self, kind: str, view: _View, query: MatchQuery) -> _Candidates:
+    def _candidates(self, kind: str, view: _View, query: MatchQuery, area: "_Area | None") -> _Candidates:
         """Every distinct document of `kind` matching `query`: scans of the asked codes' cell slices."""
         codes = list(dict.fromkeys(query.romes))
-        spans = None
-        if query.located:
-            x0, y0, z0 = unit_vector(query.latitude, query.longitude)  # type: ignore[arg-type]
-            c2max = max_chord2(query.radius_km)
-            spans = [(r[0], r[1]) for r in cell_ranges(query.latitude, query.longitude,  # type: ignore[arg-type]
-                                                       query.radius_km)]
+        spans = area.spans if area is not None else None
         today = date.today().toordinal()
         parts = []
         for store, removed in ((view.base, view.removed), (view.live, _NO_RIDS)):
@@ -565,11 +585,11 @@ class EmbeddedEngine:
             mask = None
             if spans is not None:
                 # Written like app.search.geo.chord2, so distances are bit-identical to Python's.
-                dx = cols["x"][idx] - x0
-                dy = cols["y"][idx] - y0
-                dz = cols["z"][idx] - z0
+                dx = cols["x"][idx] - area.x0  # type: ignore[union-attr]
+                dy = cols["y"][idx] - area.y0  # type: ignore[union-attr]
+                dz = cols["z"][idx] - area.z0  # type: ignore[union-attr]
                 got["c2"] = dx * dx + dy * dy + dz * dz
-                mask = got["c2"] <= c2max
+                mask = got["c2"] <= area.c2max  # type: ignore[union-attr]
             conditions = []
             if query.diploma_level is not None:
                 got["diploma"] = cols["diploma"][idx]
@@ -717,8 +737,9 @@ class EmbeddedEngine:
         """True when the index directory is readable and every published generation opens."""
         try:
             for kind in KINDS:
-                if self._view(kind) is not None:
-                    self._local.conns[kind][1].execute("SELECT 1 FROM meta LIMIT 1").fetchone()
+                view = self._view(kind)
+                if view is not None:
+                    view.conn.execute("SELECT 1 FROM meta LIMIT 1").fetchone()
             return True
         except (sqlite3.Error, EngineUnavailable, OSError):
             return False
@@ -773,8 +794,8 @@ class EmbeddedEngine:
                 continue  # another builder of this same process may be running
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
-            shutil.rmtree(_columns_dir(path), ignore_errors=True)
-            shutil.rmtree(_columns_dir(path).with_name(_columns_dir(path).name + ".tmp"), ignore_errors=True)
+            shutil.rmtree(columns_dir(path), ignore_errors=True)
+            shutil.rmtree(columns_dir(path).with_name(columns_dir(path).name + ".tmp"), ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
@@ -790,6 +811,7 @@ def _alive(pid: int) -> bool:
 _NO_RIDS = np.empty(0, dtype=np.int32)
 _CONTRACT_NAMES = {bits: tuple(name for name, bit in CONTRACT_BITS.items() if bits & bit) for bits in range(4)}
 _BAND_NAMES = ("0-10", "10-30", "30-60", "60+")
+_BAND_EDGES = np.array([max_chord2(edge) for edge in DISTANCE_BANDS_KM])
 _R2 = 2 * EARTH_RADIUS_KM  # km_from_chord2 multiplies 2 * R first: the same constant, the same rounding
 
 
@@ -810,7 +832,7 @@ def _facets(cands: _Candidates) -> dict[str, dict[str, int]]:
     if cands.c2 is None:
         distance = {"unknown": total}
     else:
-        edges = np.array([max_chord2(edge) for edge in DISTANCE_BANDS_KM])
+        edges = _BAND_EDGES
         # side="left": a candidate exactly on an edge belongs to the band below, as `<=` says.
         bands = np.bincount(np.searchsorted(edges, cands.c2, side="left"), minlength=len(edges) + 1)
         distance = dict(zip(_BAND_NAMES, (int(b) for b in bands)))
