@@ -5,11 +5,18 @@ import os
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 # Workers are processes: SQLite readers and Python code scale with cores, not threads.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
-worker_class = "sync"
+# Threads in each worker: a slow or idle client holds one thread, never a whole worker (a sync worker
+# is taken by four half-open sockets). gthread parks keep-alive and not-yet-readable sockets in its
+# poller; nginx in front (deploy/nginx.conf) buffers whole requests so slow clients never reach us.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Load the app (reference data, later the embedding model) once before forking so workers share it.
 preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+# Access log on by default, one JSON object per request with its X-Request-Id; "off" disables it.
+accesslog = None if os.environ.get("GUNICORN_ACCESSLOG", "-") == "off" else os.environ.get("GUNICORN_ACCESSLOG", "-")
+logger_class = "app.gunicorn_logging.JsonAccessLogger"
 
 
 def pre_fork(server, worker):  # noqa: ARG001 - gunicorn's hook signature

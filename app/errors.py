@@ -1,4 +1,4 @@
-"""One JSON error shape for every error: {"error": {"code", "message", "details"}}."""
+"""One JSON error shape for every error: {"error": {"code", "message", "details", "request_id"}}."""
 from __future__ import annotations
 
 import logging
@@ -49,7 +49,11 @@ def invalid_parameters(messages: dict[str, Any]) -> ApiError:
 
 
 def _response(error: ApiError):
-    response = jsonify(error.to_dict())
+    from app.http_hygiene import request_id  # lazy: http_hygiene imports the app's settings
+
+    body = error.to_dict()
+    body["error"]["request_id"] = request_id()  # quoted by a caller reporting a problem, found in the logs
+    response = jsonify(body)
     response.status_code = error.status
     response.headers.update(error.headers)
     return response

@@ -1,7 +1,6 @@
 """The one app factory: settings, reference data, engine, blueprints and error handlers."""
 from __future__ import annotations
 
-import logging
 
 from flask import Flask
 
@@ -15,7 +14,8 @@ from app.search import build_engine
 from app.search.contract import SearchEngine
 from app.services.match import MatchService
 from app.services.partners import KeyChecker
-from app.services.ratelimit import RateLimiter
+from app.services.ratelimit import RateLimiter, storage_uri
+from app.http_hygiene import configure_logging, init_http_hygiene
 from app.store import get_store
 from ranking import DEFAULT_WEIGHTS, load_weights
 
@@ -23,7 +23,7 @@ from ranking import DEFAULT_WEIGHTS, load_weights
 def create_app(settings: Settings | None = None, engine: SearchEngine | None = None) -> Flask:
     """Build the Flask app; tests pass their own settings or engine, production reads the environment."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()  # one JSON object per line, with the request id
     app = Flask(__name__)
     app.json.ensure_ascii = False  # French labels stay readable in responses
     app.json.sort_keys = False
@@ -37,7 +37,9 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
                                                resolver=app.extensions.get("lba.resolver"))
     store = get_store(settings.database_url)
     app.extensions["lba.store"] = store
-    register_access(app, KeyChecker(store), RateLimiter(settings.ratelimit_path), settings.anonymous_rate)
+    init_http_hygiene(app, settings)  # before access: request id, CORS preflight, body limits, ProxyFix
+    limiter = RateLimiter(storage_uri(settings.ratelimit_storage, settings.ratelimit_path), settings.ratelimit_window)
+    register_access(app, KeyChecker(store), limiter, settings.anonymous_rate)
 
     from app.api.details import bp as details_bp
     from app.api.health import bp as health_bp

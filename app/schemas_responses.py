@@ -10,6 +10,7 @@ class ErrorBodySchema(Schema):
     code = fields.String(required=True, metadata={"description": "Stable machine-readable code."})
     message = fields.String(required=True, metadata={"description": "Message in French."})
     details = fields.Raw(allow_none=True, metadata={"description": "Per-parameter messages, or context."})
+    request_id = fields.String(metadata={"description": "Id of the request (X-Request-Id), found in the logs."})
 
 
 class ErrorSchema(Schema):

@@ -15,3 +15,23 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def refs(settings: Settings) -> Referentials:
     return get_referentials(settings.data_dir)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's hook signature
+    """Say which real components the caller opted out of: a skipped component is never silent."""
+    from tests.real_components import summary_lines
+
+    lines = summary_lines()
+    if lines:
+        terminalreporter.section("real components opted out (LBA_SKIP_*)", yellow=True)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real Redis server shared by the session's tests (tests/redis_server.py); FAILS if it cannot start."""
+    from tests.redis_server import redis_server
+
+    with redis_server() as server:
+        yield server.url

@@ -29,18 +29,18 @@ def register_access(app: Flask, checker: KeyChecker, limiter: RateLimiter, anony
         if not request.path.startswith("/api/") or request.path in UNMETERED:
             return
         key = request.headers.get(KEY_HEADER)
+        ip = request.remote_addr or "unknown"  # the client's address once ProxyFix trusted the proxies
         if key:
             partner = checker.check(key)
             if partner is None:
+                # Metered on the caller's IP before refused: guessing keys spends the anonymous budget.
+                g.caller = f"ip:{ip}"
+                _meter(limiter, f"ip:{ip}", anonymous_rate)
                 raise ApiError(401, "invalid_api_key", "Clé d'API inconnue ou révoquée.")
             g.caller, bucket, limit = f"key:{partner.id}:{partner.name}", f"key:{partner.id}", partner.rate_per_second
         else:
-            ip = request.remote_addr or "unknown"
             g.caller, bucket, limit = f"ip:{ip}", f"ip:{ip}", anonymous_rate
-        wait = limiter.hit(bucket, limit)
-        if wait is not None:
-            raise ApiError(429, "too_many_requests", "Trop de requêtes : réessayez dans quelques instants.",
-                           {"limit_per_second": limit}, {"Retry-After": RateLimiter.retry_after_header(wait)})
+        _meter(limiter, bucket, limit)
 
     @app.after_request
     def _log_call(response: Response) -> Response:
@@ -54,6 +54,14 @@ def register_access(app: Flask, checker: KeyChecker, limiter: RateLimiter, anony
                 "latency_ms": round((time.perf_counter() - g.started) * 1000, 2),
             }, ensure_ascii=False))
         return response
+
+
+def _meter(limiter: RateLimiter, bucket: str, limit: int) -> None:
+    """Count one call on `bucket`; a 429 with Retry-After once the window's limit is spent."""
+    wait = limiter.hit(bucket, limit)
+    if wait is not None:
+        raise ApiError(429, "too_many_requests", "Trop de requêtes : réessayez dans quelques instants.",
+                       {"limit_per_second": limit}, {"Retry-After": RateLimiter.retry_after_header(wait)})
 
 
 def count_results(n: int) -> None:

@@ -3,33 +3,41 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
+import time
 from dataclasses import replace
 
 import pytest
+import redis
 from click.testing import CliRunner
 
 from app.factory import create_app
 from app.services.partners import create_key, list_keys, revoke_key
-from app.services.ratelimit import RateLimiter
 from scripts.cli import main as cli
+from tests.redis_server import redis_server
+
+
+def _limited_app(api_settings, engine, tmp_path, **changes):
+    """An app allowing 3 anonymous calls per 60 s window (long enough that no test straddles two)."""
+    settings = replace(api_settings, ratelimit_path=str(tmp_path / "rl.sqlite"), anonymous_rate=3,
+                       database_url=f"sqlite:///{tmp_path / 'store.sqlite'}",
+                       **({"ratelimit_window": 60} | changes))
+    return create_app(settings, engine=engine)
 
 
 @pytest.fixture
 def limited(api_settings, engine, tmp_path):
-    settings = replace(api_settings, ratelimit_path=str(tmp_path / "rl.sqlite"), anonymous_rate=3,
-                       database_url=f"sqlite:///{tmp_path / 'store.sqlite'}")
-    app = create_app(settings, engine=engine)
+    app = _limited_app(api_settings, engine, tmp_path)
     return app, app.extensions["lba.store"]
 
 
-def test_anonymous_callers_are_limited_per_ip_with_retry_after(limited, monkeypatch):
+def test_anonymous_callers_are_limited_per_ip_with_retry_after(limited):
     app, _ = limited
-    monkeypatch.setattr("app.services.ratelimit.time.time", lambda: 1_000_000.25)  # one frozen window
     client = app.test_client()
     statuses = [client.get("/api/v1/match?romes=D1102").status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     response = client.get("/api/v1/match?romes=D1102")
-    assert response.status_code == 429 and response.headers["Retry-After"] == "1"
+    assert response.status_code == 429 and 1 <= int(response.headers["Retry-After"]) <= 60
     assert response.get_json()["error"]["code"] == "too_many_requests"
     other_ip = client.get("/api/v1/match?romes=D1102", environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert other_ip.status_code == 200
@@ -70,13 +78,77 @@ def test_every_call_is_logged_with_caller_endpoint_count_and_latency(client, cap
     assert lines[1]["status"] == 400 and lines[1]["results"] is None
 
 
-def test_rate_limiter_windows(tmp_path):
-    limiter = RateLimiter(tmp_path / "rl.sqlite")
-    assert [limiter.hit("a", 2, now=100.2) for _ in range(2)] == [None, None]
-    wait = limiter.hit("a", 2, now=100.5)
-    assert wait == pytest.approx(0.5)
-    assert limiter.hit("a", 2, now=101.0) is None and limiter.hit("b", 2, now=100.5) is None
-    assert RateLimiter.retry_after_header(0.01) == "1"
+def test_invalid_keys_are_metered_per_ip_before_the_401(limited):
+    app, _ = limited
+    client = app.test_client()
+    statuses = [client.get("/api/v1/match?romes=D1102", headers={"X-API-Key": f"lba_guess{i}"}).status_code
+                for i in range(6)]
+    assert statuses == [401, 401, 401, 429, 429, 429]  # guessing keys spends the IP's anonymous budget
+    assert client.get("/api/v1/match?romes=D1102").status_code == 429
+    elsewhere = client.get("/api/v1/match?romes=D1102", headers={"X-API-Key": "lba_guess"},
+                           environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    assert elsewhere.status_code == 401
+
+
+def test_a_locked_limit_store_fails_open_with_a_log_line(limited, tmp_path, caplog):
+    app, _ = limited
+    client = app.test_client()
+    assert client.get("/api/v1/match?romes=D1102").status_code == 200
+    locker = sqlite3.connect(tmp_path / "rl.sqlite", isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+    try:
+        with caplog.at_level(logging.ERROR):
+            started = time.monotonic()
+            response = client.get("/api/v1/match?romes=D1102")
+            elapsed = time.monotonic() - started
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert response.status_code == 200, response.get_json()
+    assert elapsed < 3.0
+    assert any("rate-limit storage failed" in r.getMessage() for r in caplog.records)
+
+
+def test_behind_trusted_proxies_each_client_has_its_own_bucket(api_settings, engine, tmp_path):
+    app = _limited_app(api_settings, engine, tmp_path, trusted_proxies=1)
+    client = app.test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}  # every request arrives from the proxy
+    first = [client.get("/api/v1/match?romes=D1102", headers={"X-Forwarded-For": "203.0.113.7"},
+                        environ_base=proxy).status_code for _ in range(4)]
+    other = client.get("/api/v1/match?romes=D1102", headers={"X-Forwarded-For": "198.51.100.9"},
+                       environ_base=proxy)
+    assert first == [200, 200, 200, 429] and other.status_code == 200
+    # Only the last hop is believed: a client prepending addresses cannot pick a fresh bucket.
+    spoofed = client.get("/api/v1/match?romes=D1102", headers={"X-Forwarded-For": "1.2.3.4, 203.0.113.7"},
+                         environ_base=proxy)
+    assert spoofed.status_code == 429
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(limited):
+    app, _ = limited
+    client = app.test_client()
+    statuses = [client.get("/api/v1/match?romes=D1102", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+                for i in range(4)]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_limits_live_in_redis_and_fail_open_when_redis_dies(api_settings, engine, tmp_path, caplog):
+    with redis_server() as server:
+        app = _limited_app(api_settings, engine, tmp_path, ratelimit_storage=server.url)
+        client = app.test_client()
+        statuses = [client.get("/api/v1/match?romes=D1102").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        keys = redis.Redis.from_url(server.url).keys("*")
+        assert keys and any(b"ip" in k for k in keys), keys  # the counters are in Redis, not in a local file
+        assert not (tmp_path / "rl.sqlite").exists()
+        server.kill()
+        with caplog.at_level(logging.ERROR):
+            started = time.monotonic()
+            after = [client.get("/api/v1/match?romes=D1102").status_code for _ in range(3)]
+            elapsed = time.monotonic() - started
+    assert after == [200, 200, 200]  # fail open: a counter outage is not a service outage
+    assert elapsed < 5.0
+    assert sum("rate-limit storage failed" in r.getMessage() for r in caplog.records) == 1  # one line per outage
 
 
 def test_cli_creates_lists_and_revokes_keys(tmp_path, monkeypatch):
