@@ -21,13 +21,16 @@ log = logging.getLogger(__name__)
 #: Schemes accepted in LBA_RATELIMIT_STORAGE. memory:// is left out on purpose: it counts per process,
 #: so N gunicorn workers would each allow the full limit.
 SCHEMES = ("sqlite", "redis", "rediss", "redis+sentinel", "redis+cluster", "memcached", "mongodb")
-#: A storage that fails is left alone for this long (requests are served unmetered), so a dead Redis
-#: costs one timeout per worker every few seconds instead of one per request.
+#: A network storage that fails is left alone for this long (requests are served unmetered), so a dead
+#: Redis costs one timeout per worker every few seconds instead of one per request. A local SQLite
+#: file is retried on the next call (its errors are a busy lock, over in milliseconds), and its
+#: failures are logged at most once per this interval.
 RETRY_STORAGE_AFTER_S = 2.0
 #: Network storages must answer fast: a limit check is on the path of every API call.
 NETWORK_TIMEOUT_S = 0.25
-#: How long an SQLite writer waits for the file lock before the call fails open.
-SQLITE_BUSY_TIMEOUT_MS = 200
+#: How long an SQLite writer waits for the file lock before the call fails open: a hit holds it for
+#: microseconds, but a writer descheduled on a busy host holds it longer.
+SQLITE_BUSY_TIMEOUT_MS = 1000
 
 
 class SQLiteStorage(Storage):
@@ -131,6 +134,8 @@ class RateLimiter:
         self._strategy: FixedWindowRateLimiter | None = None
         self._lock = threading.Lock()
         self._down_until = 0.0
+        self._logged_at = -RETRY_STORAGE_AFTER_S
+        self._remote = urlparse(uri).scheme != "sqlite"
 
     def _limiter(self) -> FixedWindowRateLimiter:
         with self._lock:
@@ -153,9 +158,13 @@ class RateLimiter:
                 return None
             reset = strategy.get_window_stats(item, bucket).reset_time
         except StorageError as exc:
-            self._down_until = time.monotonic() + RETRY_STORAGE_AFTER_S
-            log.error("rate-limit storage failed, serving unmetered for %.0f s: %s",
-                      RETRY_STORAGE_AFTER_S, exc.storage_error)
+            now = time.monotonic()
+            if self._remote:
+                self._down_until = now + RETRY_STORAGE_AFTER_S
+            if now - self._logged_at >= RETRY_STORAGE_AFTER_S:
+                self._logged_at = now
+                log.error("rate-limit storage failed, serving unmetered: %s: %s",
+                          type(exc.storage_error).__name__, exc.storage_error)
             return None
         return max(0.001, reset - time.time())
 
