@@ -1,6 +1,6 @@
 """The one rule for real components in tests: start it, or FAIL, unless the caller opted out by name.
 
-Fixtures that start PostgreSQL, an SMTP server, Redis, Chromium or OpenSearch call `skip_if_opted_out`
+Fixtures that start PostgreSQL, an SMTP server, Redis, Chromium, nginx or OpenSearch call `skip_if_opted_out`
 before trying (no time spent on a component the caller does not want) and `require` when the
 component cannot start. The terminal summary lists every component opted out (tests/conftest.py).
 """
@@ -18,6 +18,7 @@ OPT_OUT = {
     "smtp": "LBA_SKIP_SMTP",
     "browser": "LBA_SKIP_BROWSER",
     "redis": "LBA_SKIP_REDIS",
+    "nginx": "LBA_SKIP_NGINX",
 }
 #: component -> reasons of the tests skipped in this session (for the summary).
 _skipped: dict[str, list[str]] = {}

@@ -1,4 +1,4 @@
-"""docker-compose.yml parses and wires the app and scheduler to Elasticsearch (no Docker engine runs here)."""
+"""docker-compose.yml parses and wires nginx, the app, the scheduler, Elasticsearch and Redis (no Docker engine here)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +13,7 @@ COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
 def test_compose_file_wires_app_scheduler_and_elasticsearch():
     compose = yaml.safe_load(COMPOSE.read_text())
     services = compose["services"]
-    assert set(services) == {"app", "scheduler", "elasticsearch"}
+    assert set(services) == {"app", "scheduler", "elasticsearch", "nginx", "redis"}
     assert services["elasticsearch"]["image"].startswith("docker.elastic.co/elasticsearch/elasticsearch:8.")
     assert services["elasticsearch"]["environment"]["discovery.type"] == "single-node"
     for name in ("app", "scheduler"):
@@ -30,3 +30,21 @@ def test_compose_file_wires_app_scheduler_and_elasticsearch():
         named = {v.split(":")[0] for v in service.get("volumes", []) if not v.startswith((".", "/"))}
         assert named <= declared
     assert (COMPOSE.parent / "Dockerfile").is_file()
+
+
+def test_compose_puts_a_buffering_nginx_in_front_and_shares_limits_through_redis():
+    compose = yaml.safe_load(COMPOSE.read_text())
+    services = compose["services"]
+    nginx, app = services["nginx"], services["app"]
+    assert "ports" not in app and app["expose"] == ["8000"]  # the app is reached only through nginx
+    assert any(p.endswith(":8080") for p in nginx["ports"])
+    mount = next(v for v in nginx["volumes"] if v.endswith(":/etc/nginx/nginx.conf:ro"))
+    config = (COMPOSE.parent / mount.split(":")[0]).read_text()
+    assert "server app:8000" in config and "listen 8080" in config
+    for directive in ("proxy_request_buffering on", "client_header_timeout", "X-Forwarded-For",
+                      "X-Request-Id $request_id", "client_max_body_size"):
+        assert directive in config
+    assert app["environment"]["LBA_TRUSTED_PROXIES"] == "1"  # exactly the one nginx hop
+    for name in ("app", "scheduler"):
+        assert services[name]["environment"]["LBA_RATELIMIT_STORAGE"] == "redis://redis:6379/0"
+    assert services["app"]["depends_on"]["redis"]["condition"] == "service_healthy"
