@@ -8,10 +8,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from app.search.elastic import ConnectionConfig, ElasticEngine
 from scripts import opensearch_node
+from tests.real_components import require, skip_if_opted_out
 
 #: A node a developer started with `make opensearch-start` (or any URL in LBA_OPENSEARCH_URL) is reused.
 DEFAULT_URL = f"http://127.0.0.1:{opensearch_node.DEFAULT_HTTP_PORT}"
@@ -20,9 +19,10 @@ DEFAULT_URL = f"http://127.0.0.1:{opensearch_node.DEFAULT_HTTP_PORT}"
 def session_node() -> Iterator[str]:
     """Yield the URL of a running node for the whole session; start one when none answers.
 
-    Without Java or Maven, or when the node cannot start, CI (CI set) fails loudly while a local run
-    skips the OpenSearch tests with the exact reason.
+    Without Java or Maven, or when the node cannot start, the tests FAIL (tests/real_components.py),
+    unless the caller opted out with LBA_SKIP_OPENSEARCH=1 (listed in the pytest summary).
     """
+    skip_if_opted_out("opensearch")
     url = os.environ.get("LBA_OPENSEARCH_URL", "")
     if url or opensearch_node.answers(DEFAULT_URL):
         yield url or DEFAULT_URL
@@ -32,9 +32,7 @@ def session_node() -> Iterator[str]:
         node = opensearch_node.start(home, http_port=opensearch_node.free_port(), parent_pid=os.getpid())
     except opensearch_node.NodeError as exc:
         shutil.rmtree(home, ignore_errors=True)
-        if os.environ.get("CI"):
-            pytest.fail(f"the OpenSearch test node is required in CI: {exc}", pytrace=False)
-        pytest.skip(f"OpenSearch test node unavailable (set CI to make this an error): {exc}")
+        require("opensearch", f"the OpenSearch test node could not start: {exc}")
     try:
         yield node.url
     finally:
