@@ -7,7 +7,7 @@ DEMO_SCALE ?= national
 export DEMO_SCALE
 
 .PHONY: run test install install-dev demo index bench-engine bench-engines opensearch-prepare opensearch-start \
-	opensearch-stop clean
+	opensearch-stop ops-deps clean
 
 ## run: install, generate the demo data, index it and serve on PORT (default 8000)
 run: install
@@ -15,8 +15,14 @@ run: install
 
 ## test: install test dependencies, resolve the OpenSearch test node (Maven), run the whole suite;
 ## the engine tests start the node themselves (or reuse one started by `make opensearch-start`)
-test: install-dev opensearch-prepare
+test: install-dev opensearch-prepare ops-deps
 	$(PY) -m pytest
+
+## ops-deps: Debian's redis-server and nginx, which the rate-limit and proxy tests start (installed once)
+ops-deps:
+	@command -v redis-server >/dev/null 2>&1 && test -x /usr/sbin/nginx || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    redis-server nginx; }
 
 ## opensearch-*: the single-node OpenSearch of the tests, from Maven Central artifacts (cached in ~/.m2)
 opensearch-prepare: install-dev
