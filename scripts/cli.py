@@ -51,7 +51,7 @@ def demo_command(scale: str | None, seed: int, force: bool) -> None:
 
 def ensure_demo(settings: Settings, scale: str, seed: int = 42, force: bool = False) -> Path:
     """The demo directory for `scale`, generated unless recent matching files are already there."""
-    from indexers.demo import MANIFEST, ensure_demo_data
+    from scripts.demo_index import MANIFEST, ensure_demo_data
 
     out = _demo_dir(settings, scale)
     if force:
@@ -78,7 +78,7 @@ def index_demo_command(scale: str | None, if_changed: bool) -> None:
 
 def index_demo_files(settings: Settings, demo_dir: Path, if_changed: bool = False) -> None:
     """Build and publish the three indexes from `demo_dir`; record which files they came from."""
-    from indexers.demo import index_demo
+    from scripts.demo_index import index_demo
 
     manifest = demo_dir / "manifest.json"
     if not manifest.is_file():

@@ -53,7 +53,7 @@ def _detail_operation(summary: str, name: str, gone: bool = False) -> dict[str, 
     if gone:
         responses["410"]["description"] = "Offre expirée, pourvue ou annulée."
     responses["404"]["description"] = "Identifiant inconnu."
-    schema = {"type": "string", "pattern": r"^\d{14}$"} if name == "siret" else {"type": "string"}
+    schema = {"type": "string", "pattern": r"^[0-9]{14}$"} if name == "siret" else {"type": "string"}
     return {"get": {"summary": summary, "tags": ["détails"], "responses": responses,
                     "parameters": [{"in": "path", "name": name, "required": True, "schema": schema}]}}
 
