@@ -86,7 +86,8 @@ class MatchRequestSchema(Schema):
         unknown = EXCLUDE  # partners send extra parameters such as `caller`; they are not errors
 
     romes = CommaList(validate=validate_romes, metadata={
-        "format": "rome-codes", "description": "Codes ROME séparés par des virgules (au plus 20), ex. D1102,M1805."})
+        "format": "rome-codes", "minLength": 1,
+        "description": "Codes ROME séparés par des virgules (au plus 20), ex. D1102,M1805 ; vide refusé."})
     q = fields.String(validate=validate.Length(min=1, max=200, error="Entre {min} et {max} caractères."),
                       error_messages=STRING)
     latitude = FiniteFloat(validate=validate.Range(-90, 90, error="Doit être compris entre {min} et {max}."))
