@@ -217,7 +217,9 @@ def serve_command(workers: int | None) -> None:
 @main.command("run")
 @click.option("--scale", type=click.Choice(["small", "national"]), default=None)
 def run_command(scale: str | None) -> None:
-    """Generate the demo data if needed, index it if needed, then serve."""
+    """Generate the demo data if needed, index it if needed, then serve (demo mode: LBA_DEMO=1)."""
+    # Demo mode is explicit: `lba run` is the demo, so it says so to every process it starts.
+    os.environ["LBA_DEMO"] = "1"
     settings = _settings()
     _refs(settings)
     demo_dir = ensure_demo(settings, scale or settings.demo_scale)
