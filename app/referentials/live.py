@@ -48,7 +48,7 @@ class LiveReferentials(Generic[T]):
     """
 
     def __init__(self, data_dir: str | Path, loader: Callable[[Path], T], current: T | None = None,
-                 check_seconds: float = CHECK_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+                 check_seconds: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.data_dir = Path(data_dir)
         self._loader = loader
         self._check_seconds = check_seconds
@@ -78,10 +78,11 @@ class LiveReferentials(Generic[T]):
     def check(self) -> bool:
         """Start a background reload if the directory changed since the last look; True when one started."""
         now = self._clock()
-        if now - self._checked < self._check_seconds:
+        every = CHECK_SECONDS if self._check_seconds is None else self._check_seconds
+        if now - self._checked < every:
             return False
         with self._lock:
-            if now - self._checked < self._check_seconds or (self._loading and self._loading.is_alive()):
+            if now - self._checked < every or (self._loading and self._loading.is_alive()):
                 return False
             self._checked = now
             version = data_version(self.data_dir)
