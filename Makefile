@@ -11,7 +11,7 @@ export DEMO_SCALE
 
 ## run: install, generate the demo data, index it and serve on PORT (default 8000)
 run: install
-	$(VENV)/bin/lba run
+	LBA_DEMO=1 $(VENV)/bin/lba run
 
 ## test: install test dependencies, resolve the OpenSearch test node (Maven), run the whole suite;
 ## the engine tests start the node themselves (or reuse one started by `make opensearch-start`)

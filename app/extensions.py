@@ -6,6 +6,7 @@ from flask import current_app
 from app.config import Settings
 from app.referentials import Referentials
 from app.search.contract import SearchEngine
+from app.services.certifications import Certifications
 
 
 def get_settings() -> Settings:
@@ -21,3 +22,8 @@ def get_refs() -> Referentials:
 def get_engine() -> SearchEngine:
     """Search engine of the running app."""
     return current_app.extensions["lba.engine"]
+
+
+def get_certifications() -> Certifications:
+    """RNCP → ROME table of the running app (built from the formation index)."""
+    return current_app.extensions["lba.certifications"]

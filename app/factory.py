@@ -1,17 +1,22 @@
 """The one app factory: settings, reference data, engine, blueprints and error handlers."""
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 
 from flask import Flask
 
 from app.config import Settings
 from app.api.access import register_access
 from app.api.communes import init_app as init_communes
+from app.api.limits import register_request_limits
 from app.errors import register_error_handlers
 from app.metiers import init_app as init_metiers
-from app.referentials import get_referentials
+from app.referentials import Referentials, get_referentials, load_referentials
+from app.referentials.live import LiveReferentials
 from app.search import build_engine
 from app.search.contract import SearchEngine
+from app.services.certifications import Certifications
 from app.services.match import MatchService
 from app.services.partners import KeyChecker
 from app.services.ratelimit import RateLimiter, storage_uri
@@ -35,9 +40,16 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     weights = load_weights(settings.ranking_weights) if settings.ranking_weights else DEFAULT_WEIGHTS
     app.extensions["lba.match"] = MatchService(app.extensions["lba.engine"], app.extensions["lba.refs"], weights,
                                                resolver=app.extensions.get("lba.resolver"))
+    app.extensions["lba.certifications"] = Certifications(app.extensions["lba.engine"],
+                                                          lambda: app.extensions["lba.refs"].rome.parents)
+    live = LiveReferentials(settings.data_dir, load_referentials, current=app.extensions["lba.refs"])
+    live.subscribe(lambda refs: _use_referentials(app, refs))
+    app.extensions["lba.referentials"] = live  # other parts (métier index) subscribe to reloads here
+    app.before_request(lambda: None if live.check() is None else None)  # a cheap look every few seconds
     store = get_store(settings.database_url)
     app.extensions["lba.store"] = store
     init_http_hygiene(app, settings)  # before access: request id, CORS preflight, body limits, ProxyFix
+    register_request_limits(app, settings.max_query_bytes)  # before access: a 414 costs no rate-limit write
     limiter = RateLimiter(storage_uri(settings.ratelimit_storage, settings.ratelimit_path), settings.ratelimit_window)
     register_access(app, KeyChecker(store), limiter, settings.anonymous_rate)
 
@@ -57,3 +69,10 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.register_blueprint(communes_bp)
     register_error_handlers(app)
     return app
+
+
+def _use_referentials(app: Flask, refs: Referentials) -> None:
+    """Point what the app derives from the referentials at a newly loaded version (LiveReferentials hook)."""
+    app.extensions["lba.refs"] = refs
+    app.extensions["lba.match"] = replace(app.extensions["lba.match"], refs=refs)
+    init_communes(app)

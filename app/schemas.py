@@ -7,8 +7,14 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-ROME_RE = re.compile(r"^[A-Na-n]\d{4}$")
-INSEE_RE = r"^(\d{5}|2[ABab]\d{3})$"
+# [0-9], not \d: Python's \d also matches Arabic-Indic and other Unicode digits ("٤٥").
+ROME_RE = re.compile(r"^[A-Na-n][0-9]{4}$")
+INSEE_RE = r"^([0-9]{5}|2[ABab][0-9]{3})$"
+POSTCODE_RE = r"^[0-9]{5}$"
+#: A decimal number in ASCII digits (no "4_5", no "٤٥"); nan/inf words pass here so FiniteFloat names them.
+ASCII_NUMBER_RE = re.compile(r"^[+-]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|nan|inf|infinity)$",
+                             re.IGNORECASE | re.ASCII)
+ASCII_INTEGER_RE = re.compile(r"^[+-]?[0-9]+$", re.ASCII)
 MAX_ROMES = 20
 KIND_NAMES = {"formations": "formation", "offers": "offer", "companies": "company"}
 
@@ -19,11 +25,30 @@ STRING = {"required": REQUIRED, "invalid": "Doit être une chaîne de caractère
 
 
 class FiniteFloat(fields.Float):
-    """A float that refuses NaN and infinities with a French message."""
+    """A float in ASCII digits that refuses NaN and infinities with a French message."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_nan=False, error_messages={**NUMBER, "special": "Doit être un nombre fini."},
                          **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        # float() takes "٤٥", "4_5" and surrounding spaces: a query string number is ASCII digits only.
+        if isinstance(value, str) and not ASCII_NUMBER_RE.match(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class AsciiInteger(fields.Integer):
+    """An integer written in ASCII digits only (int() also takes "٣" and "1_0")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("error_messages", INTEGER)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and not ASCII_INTEGER_RE.match(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class CommaList(fields.Field):
@@ -61,18 +86,19 @@ class MatchRequestSchema(Schema):
         unknown = EXCLUDE  # partners send extra parameters such as `caller`; they are not errors
 
     romes = CommaList(validate=validate_romes, metadata={
-        "format": "rome-codes", "description": "Codes ROME séparés par des virgules (au plus 20), ex. D1102,M1805."})
+        "format": "rome-codes", "minLength": 1,
+        "description": "Codes ROME séparés par des virgules (au plus 20), ex. D1102,M1805 ; vide refusé."})
     q = fields.String(validate=validate.Length(min=1, max=200, error="Entre {min} et {max} caractères."),
                       error_messages=STRING)
     latitude = FiniteFloat(validate=validate.Range(-90, 90, error="Doit être compris entre {min} et {max}."))
     longitude = FiniteFloat(validate=validate.Range(-180, 180, error="Doit être compris entre {min} et {max}."))
     insee = fields.String(validate=validate.Regexp(INSEE_RE, error="Code INSEE à 5 caractères (ex. 69123, 2A004)."),
                           error_messages=STRING, metadata={"pattern": INSEE_RE})
-    postcode = fields.String(validate=validate.Regexp(r"^\d{5}$", error="Code postal à 5 chiffres."),
-                             error_messages=STRING, metadata={"pattern": r"^\d{5}$"})
+    postcode = fields.String(validate=validate.Regexp(POSTCODE_RE, error="Code postal à 5 chiffres."),
+                             error_messages=STRING, metadata={"pattern": POSTCODE_RE})
     radius = FiniteFloat(load_default=30.0, validate=validate.Range(1, 200, error="Doit être compris entre "
                                                                                      "{min} et {max} km."))
-    diploma = fields.Integer(validate=validate.Range(3, 7, error="Niveau de diplôme entre {min} et {max}."),
+    diploma = AsciiInteger(validate=validate.Range(3, 7, error="Niveau de diplôme entre {min} et {max}."),
                              error_messages=INTEGER, strict=False)
     contract = fields.String(validate=validate.OneOf(["apprentissage", "professionnalisation"],
                                                      error="Valeurs possibles : {choices}."),
@@ -85,9 +111,9 @@ class MatchRequestSchema(Schema):
                          error_messages=STRING)
     explain = fields.Boolean(load_default=False, truthy={"1", "true", "oui", "yes"}, falsy={"0", "false", "non", "no"},
                              error_messages={"invalid": "Doit valoir 1 ou 0."})
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 500, error="Entre {min} et {max}."),
+    page = AsciiInteger(load_default=1, validate=validate.Range(1, 500, error="Entre {min} et {max}."),
                           error_messages=INTEGER)
-    page_size = fields.Integer(load_default=20, validate=validate.Range(1, 100, error="Entre {min} et {max}."),
+    page_size = AsciiInteger(load_default=20, validate=validate.Range(1, 100, error="Entre {min} et {max}."),
                                error_messages=INTEGER)
 
     @validates_schema

@@ -5,7 +5,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from app.schemas import INTEGER, STRING
+from app.schemas import INTEGER, STRING, AsciiInteger
 
 MAX_QUERY_CHARS = 200
 
@@ -28,12 +28,12 @@ class _AutocompleteSchema(Schema):
 class MetierQuerySchema(_AutocompleteSchema):
     """Query parameters of GET /api/v1/metiers and /api/v1/metiers/resolve."""
 
-    limit = fields.Integer(load_default=None, validate=validate.Range(1, 20, error="Entre {min} et {max}."),
+    limit = AsciiInteger(load_default=None, validate=validate.Range(1, 20, error="Entre {min} et {max}."),
                            error_messages=INTEGER)
 
 
 class CommuneQuerySchema(_AutocompleteSchema):
     """Query parameters of GET /api/v1/communes."""
 
-    limit = fields.Integer(load_default=10, validate=validate.Range(1, 10, error="Entre {min} et {max}."),
+    limit = AsciiInteger(load_default=10, validate=validate.Range(1, 10, error="Entre {min} et {max}."),
                            error_messages=INTEGER)

@@ -22,10 +22,9 @@ from app.store import company_opt_outs, get_store
 from indexers import ImportStats, catalogue, deposited, france_travail, france_travail_api, recruiters
 from indexers import referential_sources
 from indexers import referentials as referentials_refresh
-from indexers.demo import FILES
 from indexers.locks import JobLock
 from indexers.runs import last_success, record_finish, record_skipped, record_start
-from indexers.sources import local_copy
+from indexers.sources import DEMO_FILES, configured, local_copy
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +57,13 @@ class JobSettings:
 
     @classmethod
     def from_env(cls, settings: Settings, environ: Mapping[str, str] | None = None) -> "JobSettings":
-        """Read the job settings; file sources default to the demo files of LBA_DEMO_DIR/DEMO_SCALE.
+        """Read the job settings; in demo mode only (LBA_DEMO=1) file sources default to the demo files
+        of LBA_DEMO_DIR/DEMO_SCALE; otherwise a job whose source is not set fails naming its variable.
 
         LBA_MIN_RATIO           a build with fewer than this share of the last published run's documents
                                 is not published (default 0.5, i.e. a drop of more than 50 %)
         LBA_FT_OFFERS_FILE      France Travail /offres/search response file, read when no API credentials
-                                (LBA_FT_CLIENT_ID/SECRET) are set (default: the demo offers file)
+                                (LBA_FT_CLIENT_ID/SECRET) are set (demo mode: the demo offers file)
         LBA_FT_DEPARTEMENTS     comma list restricting the API import to these départements (default: all)
         LBA_CATALOGUE_SOURCE    path or http(s) URL of the catalogue's JSON array of formations
         LBA_RECRUITERS_SOURCE   path or http(s) URL of the predicted recruiters JSON array
@@ -80,6 +80,11 @@ class JobSettings:
         """
         env = os.environ if environ is None else environ
         demo = Path(settings.demo_dir) / settings.demo_scale
+
+        def demo_default(key: str) -> str:
+            # Demo data is never a silent production default: only an explicit LBA_DEMO=1 reads it.
+            return str(demo / DEMO_FILES[key]) if settings.demo else ""
+
         text = env.get("LBA_MIN_RATIO", str(DEFAULT_MIN_RATIO))
         try:
             ratio = float(text)
@@ -90,10 +95,10 @@ class JobSettings:
         departements = tuple(d.strip().upper() for d in env.get("LBA_FT_DEPARTEMENTS", "").split(",") if d.strip())
         return cls(
             min_ratio=ratio,
-            ft_offers_file=env.get("LBA_FT_OFFERS_FILE") or str(demo / FILES["offers"]),
+            ft_offers_file=env.get("LBA_FT_OFFERS_FILE") or demo_default("offers"),
             ft_departements=departements,
-            catalogue_source=env.get("LBA_CATALOGUE_SOURCE") or str(demo / FILES["formations"]),
-            recruiters_source=env.get("LBA_RECRUITERS_SOURCE") or str(demo / FILES["companies"]),
+            catalogue_source=env.get("LBA_CATALOGUE_SOURCE") or demo_default("formations"),
+            recruiters_source=env.get("LBA_RECRUITERS_SOURCE") or demo_default("companies"),
             referentials_urls=env.get("LBA_REFERENTIALS_URLS", ""),
             referentials_sources=env.get("LBA_REFERENTIALS_SOURCES", ""),
             referentials_dir=env.get("LBA_REFERENTIALS_DIR") or str(Path(settings.index_dir).parent / "referentials"),
@@ -190,8 +195,10 @@ def _offer_documents(ctx: JobContext) -> Iterator[dict[str, Any]]:
         config = france_travail_api.FranceTravailConfig.from_env()
         client = france_travail_api.FranceTravailClient(config) if config else None
     if client is None:
-        ctx.details["france_travail_source"] = ctx.job_settings.ft_offers_file
-        with local_copy(ctx.job_settings.ft_offers_file) as path:
+        source = configured(ctx.job_settings.ft_offers_file, "LBA_FT_OFFERS_FILE",
+                            " (nor LBA_FT_CLIENT_ID/LBA_FT_CLIENT_SECRET for the API)")
+        ctx.details["france_travail_source"] = source
+        with local_copy(source) as path:
             yield from france_travail.iter_documents(path, ctx.refs, stats)
         return
     ctx.details["france_travail_source"] = client.config.api_url
@@ -210,8 +217,8 @@ def _replay_deposits(ctx: JobContext) -> None:
 
 
 def _formation_documents(ctx: JobContext) -> Iterator[dict[str, Any]]:
-    ctx.details["source"] = ctx.job_settings.catalogue_source
-    with local_copy(ctx.job_settings.catalogue_source) as path:
+    ctx.details["source"] = configured(ctx.job_settings.catalogue_source, "LBA_CATALOGUE_SOURCE")
+    with local_copy(ctx.details["source"]) as path:
         yield from catalogue.iter_documents(path, ctx.refs, ctx.source(catalogue.SOURCE))
 
 
@@ -228,8 +235,8 @@ def _company_documents(ctx: JobContext) -> Iterator[dict[str, Any]]:
     """Predicted recruiters, minus the companies that opted out (counted as a rejection reason)."""
     opted_out = opted_out_sirets(ctx.store)
     stats = ctx.source(recruiters.SOURCE)
-    ctx.details["source"] = ctx.job_settings.recruiters_source
-    with local_copy(ctx.job_settings.recruiters_source) as path:
+    ctx.details["source"] = configured(ctx.job_settings.recruiters_source, "LBA_RECRUITERS_SOURCE")
+    with local_copy(ctx.details["source"]) as path:
         for document in recruiters.iter_documents(path, ctx.refs, stats):
             if document["id"] in opted_out:
                 stats.indexed -= 1  # the mapper counted it before we could drop it

@@ -19,8 +19,31 @@ CHUNK = 1 << 20
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
+#: File names of the generated demo sources (scripts/demo_data.py) inside LBA_DEMO_DIR/DEMO_SCALE, by
+#: generator key; read by the jobs only in demo mode (LBA_DEMO=1).
+DEMO_FILES = {"offers": "offres_france_travail.json", "formations": "catalogue_formations.json",
+              "companies": "recruteurs_lba.json"}
+DEMO_MANIFEST = "manifest.json"
+
+
 class SourceError(RuntimeError):
     """A source cannot be read: missing file, download refused or cut."""
+
+
+class SourceNotConfigured(SourceError):
+    """A job needs a source that no variable names (and demo mode is off)."""
+
+    def __init__(self, variable: str, hint: str = "") -> None:
+        super().__init__(f"{variable} is not set{hint}: configure the source, or set LBA_DEMO=1 to use the "
+                         "generated demo files")
+        self.variable = variable
+
+
+def configured(value: str, variable: str, hint: str = "") -> str:
+    """`value` when set; SourceNotConfigured naming `variable` otherwise."""
+    if not value:
+        raise SourceNotConfigured(variable, hint)
+    return value
 
 
 def is_url(source: str) -> bool:

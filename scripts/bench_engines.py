@@ -37,7 +37,7 @@ RANK_LIMIT = 60  # what the match service asks for page 1 of 20 (page + quotas +
 
 def measure(engine: SearchEngine, refs: Referentials, demo_dir: Path, queries: list[MatchQuery]) -> dict[str, Any]:
     """Build the three indexes, then time every query through `search` and `rank`."""
-    from indexers.demo import index_demo
+    from scripts.demo_index import index_demo
 
     started = time.perf_counter()
     index_demo(engine, refs, demo_dir)

@@ -51,7 +51,7 @@ def demo_command(scale: str | None, seed: int, force: bool) -> None:
 
 def ensure_demo(settings: Settings, scale: str, seed: int = 42, force: bool = False) -> Path:
     """The demo directory for `scale`, generated unless recent matching files are already there."""
-    from indexers.demo import MANIFEST, ensure_demo_data
+    from scripts.demo_index import MANIFEST, ensure_demo_data
 
     out = _demo_dir(settings, scale)
     if force:
@@ -78,7 +78,7 @@ def index_demo_command(scale: str | None, if_changed: bool) -> None:
 
 def index_demo_files(settings: Settings, demo_dir: Path, if_changed: bool = False) -> None:
     """Build and publish the three indexes from `demo_dir`; record which files they came from."""
-    from indexers.demo import index_demo
+    from scripts.demo_index import index_demo
 
     manifest = demo_dir / "manifest.json"
     if not manifest.is_file():
@@ -217,7 +217,9 @@ def serve_command(workers: int | None) -> None:
 @main.command("run")
 @click.option("--scale", type=click.Choice(["small", "national"]), default=None)
 def run_command(scale: str | None) -> None:
-    """Generate the demo data if needed, index it if needed, then serve."""
+    """Generate the demo data if needed, index it if needed, then serve (demo mode: LBA_DEMO=1)."""
+    # Demo mode is explicit: `lba run` is the demo, so it says so to every process it starts.
+    os.environ["LBA_DEMO"] = "1"
     settings = _settings()
     _refs(settings)
     demo_dir = ensure_demo(settings, scale or settings.demo_scale)

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from app.referentials import Commune, Referentials, get_referentials
 from app.referentials.csvfile import read_rows
-from indexers.demo import FILES, MANIFEST
+from indexers.sources import DEMO_FILES as FILES, DEMO_MANIFEST as MANIFEST
 
 GENERATOR_VERSION = 1
 SCALES: dict[str, dict[str, int]] = {

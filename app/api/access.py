@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 
 from flask import Flask, Response, current_app, g, request
 
@@ -13,6 +14,8 @@ from app.services.ratelimit import RateLimiter
 
 log = logging.getLogger("lba.api_calls")
 KEY_HEADER = "X-API-Key"
+#: The public service's security scheme: `Authorization: Bearer <token>`; here the token is the partner key.
+BEARER_PREFIX = "bearer "
 # The documentation itself is not metered: partners read it while integrating.
 UNMETERED = ("/api/openapi.json", "/api/docs")
 
@@ -28,7 +31,7 @@ def register_access(app: Flask, checker: KeyChecker, limiter: RateLimiter, anony
         g.caller = None
         if not request.path.startswith("/api/") or request.path in UNMETERED:
             return
-        key = request.headers.get(KEY_HEADER)
+        key = api_key_of(request.headers)
         ip = request.remote_addr or "unknown"  # the client's address once ProxyFix trusted the proxies
         if key:
             partner = checker.check(key)
@@ -62,6 +65,21 @@ def _meter(limiter: RateLimiter, bucket: str, limit: int) -> None:
     if wait is not None:
         raise ApiError(429, "too_many_requests", "Trop de requêtes : réessayez dans quelques instants.",
                        {"limit_per_second": limit}, {"Retry-After": RateLimiter.retry_after_header(wait)})
+
+
+def api_key_of(headers: Mapping[str, str]) -> str | None:
+    """The partner key of a request: `X-API-Key`, else the token of `Authorization: Bearer …` (their scheme).
+
+    Their document also declares an `authorization` header holding the bare key (scheme "api-key"): a
+    value without a space is taken as one; any other scheme (Basic …) is not ours and is ignored.
+    """
+    key = (headers.get(KEY_HEADER) or "").strip()
+    if key:
+        return key
+    authorization = (headers.get("Authorization") or "").strip()
+    if authorization[:len(BEARER_PREFIX)].lower() == BEARER_PREFIX:
+        return authorization[len(BEARER_PREFIX):].strip() or None
+    return authorization if authorization and " " not in authorization else None
 
 
 def count_results(n: int) -> None:

@@ -44,6 +44,6 @@ def offer_detail(offer_id: str):
 @bp.get("/companies/<siret>")
 def company_detail(siret: str):
     """One company by SIRET (14 digits)."""
-    if not re.fullmatch(r"\d{14}", siret):
+    if not re.fullmatch(r"[0-9]{14}", siret):
         raise invalid_parameters({"siret": ["Le SIRET compte 14 chiffres."]})
     return _answer("company", siret)

@@ -19,19 +19,46 @@ bp = Blueprint("openapi", __name__)
 ERRORS = {
     "400": "Paramètres invalides : chaque paramètre fautif est listé dans `details`.",
     "401": "Clé d'API inconnue ou révoquée.",
+    "414": "Chaîne de requête trop longue (plus de LBA_MAX_QUERY_BYTES octets, 6144 par défaut).",
     "429": "Trop de requêtes : réessayer après `Retry-After` secondes.",
+    "431": "En-têtes trop volumineux (plus de 100 en-têtes, ou un en-tête de plus de 8190 octets).",
     "503": "Moteur de recherche indisponible.",
 }
 
 
+#: Size limits every API route answers in the JSON error shape (app/api/limits.py).
+LIMIT_ERRORS = ("414", "431")
+#: What OpenAPI 3.0 cannot say with query parameters alone: which combinations are required or exclusive.
+#: Written as JSON Schema over the parameter names (the query string seen as an object), and in words.
+MATCH_CONSTRAINTS = {
+    "allOf": [
+        {"anyOf": [{"required": ["romes"]}, {"required": ["q"]}]},
+        {"not": {"anyOf": [{"required": ["latitude", "insee"]}, {"required": ["latitude", "postcode"]},
+                           {"required": ["insee", "postcode"]}]}},
+        {"dependentRequired": {"latitude": ["longitude"], "longitude": ["latitude"]}},
+    ]}
+MATCH_RULES = ("Indiquez `romes` ou `q` (au moins l'un des deux ; `romes` vide est refusé). Un seul lieu au plus : "
+               "`latitude`+`longitude`, `insee` ou `postcode`. Règles formelles : `x-parameter-constraints`.")
+V3_CONSTRAINTS = {
+    "allOf": [
+        {"anyOf": [{"required": ["romes"]}, {"required": ["rncp"]}, {"required": ["latitude", "longitude"]}]},
+        {"dependentRequired": {"latitude": ["longitude"], "longitude": ["latitude"]}},
+    ]}
+V3_RULES = ("`romes`, `rncp` et le lieu sont facultatifs comme dans le document public, mais il faut au moins "
+            "l'un d'eux : sans métier (romes, rncp), tous les métiers sont cherchés autour du lieu ; un paramètre "
+            "vide (`romes=`) vaut absent. Le rayon n'est jamais élargi. `elligibleHandicapFilter=true` → 400 "
+            "(donnée indisponible). Règles formelles : `x-parameter-constraints`.")
+
+
 def _error_responses(*codes: str) -> dict[str, Any]:
+    codes = codes + tuple(code for code in LIMIT_ERRORS if code not in codes)
     return {code: {"description": ERRORS.get(code, "Erreur."), "content": {"application/json": {
         "schema": "ErrorSchema"}}} for code in codes}
 
 
 def _search_operation(summary: str, schema: type, tag: str) -> dict[str, Any]:
     return {"get": {
-        "summary": summary, "tags": [tag],
+        "summary": summary, "tags": [tag], "description": MATCH_RULES, "x-parameter-constraints": MATCH_CONSTRAINTS,
         "parameters": [{"in": "query", "schema": schema}],
         "responses": {"200": {"description": "Résultats classés.", "content": {"application/json": {
             "schema": "MatchResponseSchema"}}}, **_error_responses("400", "401", "429", "503")},
@@ -53,7 +80,7 @@ def _detail_operation(summary: str, name: str, gone: bool = False) -> dict[str, 
     if gone:
         responses["410"]["description"] = "Offre expirée, pourvue ou annulée."
     responses["404"]["description"] = "Identifiant inconnu."
-    schema = {"type": "string", "pattern": r"^\d{14}$"} if name == "siret" else {"type": "string"}
+    schema = {"type": "string", "pattern": r"^[0-9]{14}$"} if name == "siret" else {"type": "string"}
     return {"get": {"summary": summary, "tags": ["détails"], "responses": responses,
                     "parameters": [{"in": "path", "name": name, "required": True, "schema": schema}]}}
 
@@ -64,8 +91,10 @@ def build_spec(app: Flask) -> dict[str, Any]:
     spec = APISpec(title="La bonne alternance (Python)", version="1.0.0", openapi_version="3.0.3",
                    plugins=[plugin], info={"description": (
                        "Formations, offres d'apprentissage et entreprises susceptibles de recruter, près "
-                       "d'un lieu, pour un métier. Clé d'API facultative dans l'en-tête `X-API-Key` "
-                       "(limite par clé ; sans clé, limite par adresse IP).")})
+                       "d'un lieu, pour un métier. Clé d'API facultative dans l'en-tête `X-API-Key` ou, "
+                       "comme le service public, `Authorization: Bearer <clé>` (limite par clé ; sans clé, "
+                       "limite par adresse IP). Chaîne de requête : au plus 6144 octets (414) ; en-têtes : "
+                       "au plus 100, de 8190 octets chacun (431) ; chiffres ASCII seulement dans les nombres.")})
     plugin.map_to_openapi_type(CommaList, "string", None)
     plugin.map_to_openapi_type(StringList, "string", None)
     for name, schema in (("ErrorSchema", ErrorSchema), ("ItemSchema", ItemSchema),
@@ -76,6 +105,9 @@ def build_spec(app: Flask) -> dict[str, Any]:
                          ("CommunesResponseSchema", CommunesResponseSchema)):
         spec.components.schema(name, schema=schema)
     spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
+                                               "description": "La clé d'API en jeton Bearer (schéma du service "
+                                                              "public)."})
     paths = {
         "/api/v1/match": _search_operation("Formations, offres et entreprises, classées ensemble.",
                                            MatchRequestSchema, "recherche"),
@@ -87,7 +119,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
         "/api/v1/companies/{siret}": _detail_operation("Une entreprise par SIRET.", "siret"),
         "/api/v3/jobs/search": {"get": {
             "summary": "Offres et entreprises au format de la recherche v3 du service public (compatibilité).",
-            "tags": ["compatibilité"], "parameters": [{"in": "query", "schema": JobsSearchSchema}],
+            "tags": ["compatibilité"], "description": V3_RULES, "x-parameter-constraints": V3_CONSTRAINTS,
+            "parameters": [{"in": "query", "schema": JobsSearchSchema}],
             "responses": {"200": {"description": "`jobs`, `recruiters`, `warnings`.", "content": {
                 "application/json": {"schema": "V3SearchResponseSchema"}}},
                 **_error_responses("400", "401", "429", "503")}}},

@@ -4,14 +4,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from app.api import load_query
 from app.api.access import count_results
 from app.api.match import run_match
 from app.extensions import get_refs
+from app.errors import invalid_parameters
+from app.extensions import get_certifications, get_settings
 from app.schemas import STRING, CommaList, FiniteFloat, validate_romes
+from app.services.certifications import RNCP_RE, UnknownCertification
 from app.services.v3_adapter import OPCO_LABELS, AdapterContext, Filters, opco_spellings, search
 
 bp = Blueprint("v3", __name__, url_prefix="/api/v3")
@@ -19,21 +22,20 @@ bp = Blueprint("v3", __name__, url_prefix="/api/v3")
 #: Our engine needs a positive radius; their radius=0 ("exactly this point") becomes the smallest we take.
 MIN_RADIUS_KM = 1.0
 DIPLOMA_LEVELS = ("3", "4", "5", "6", "7")
-DEPARTEMENT_RE = re.compile(r"^(\d{2,3}|2[AB])$")
+DEPARTEMENT_RE = re.compile(r"^([0-9]{2,3}|2[AB])$")
 # Parameters that may be repeated in the query string (?departements=69&departements=01).
 LIST_PARAMS = ("partners_to_exclude", "departements")
 
-ROMES_REQUIRED = ("Paramètre obligatoire : indiquez un ou plusieurs codes ROME (ex. romes=D1102,M1805). "
-                  "La recherche sur tous les métiers à la fois n'est pas prise en charge ; pour l'ensemble "
-                  "des offres, utilisez l'export (/v3/jobs/export).")
-RNCP_UNSUPPORTED = ("La recherche par certification (rncp) n'est pas encore prise en charge : "
-                    "indiquez les codes ROME des métiers visés (romes).")
+#: Without romes nor rncp the public service searches every job; we do too, around a place only, so that
+#: one request's cost stays bounded by its radius (the whole country is the export's job).
+NO_JOB_NO_PLACE = ("Sans code ROME (romes) ni certification (rncp), indiquez un lieu (latitude et longitude) : "
+                   "la recherche porte alors sur tous les métiers autour de ce lieu. Pour toutes les offres de "
+                   "France, utilisez l'export (/v3/jobs/export).")
+RNCP_FORMAT = "Code RNCP mal formé (RNCP suivi de 3 à 5 chiffres, ex. RNCP34826)."
+RNCP_UNKNOWN = "Aucune certification connue pour ce code RNCP : aucune formation du catalogue ne le délivre."
 PAIRED = "latitude et longitude vont ensemble : indiquez les deux ou aucune."
-HANDICAP_WARNING = {
-    "code": "ELLIGIBLE_HANDICAP_FILTER_IGNORED",
-    "message": "Le filtre elligibleHandicapFilter n'est pas pris en charge (aucune donnée sur l'accueil "
-               "des personnes en situation de handicap) : les résultats ne sont pas filtrés.",
-}
+HANDICAP_UNSUPPORTED = ("Le filtre elligibleHandicapFilter=true n'est pas disponible : nos données n'indiquent pas "
+                        "l'accueil des personnes en situation de handicap. Omettez-le ou indiquez false.")
 
 
 class StringList(fields.Field):
@@ -49,7 +51,9 @@ class StringList(fields.Field):
 
 
 def _validate_romes(codes: list[str]) -> None:
-    validate_romes(codes, empty=ROMES_REQUIRED)
+    # `romes=` (empty) is their null: no ROME filter, as when the parameter is absent.
+    if codes:
+        validate_romes(codes)
 
 
 def _validate_departements(codes: list[str]) -> None:
@@ -58,9 +62,10 @@ def _validate_departements(codes: list[str]) -> None:
         raise ValidationError(f"Codes de département mal formés (ex. 69, 2A, 971) : {', '.join(bad)}.")
 
 
-def _refuse_rncp(value: Any) -> None:
-    # Any value is refused, well-formed or not: the RNCP → ROME table is not loaded yet.
-    raise ValidationError(RNCP_UNSUPPORTED)
+def _refuse_handicap_filter(value: bool) -> None:
+    # Accepting it and returning unfiltered results would mislead: refused, as the OpenAPI document says.
+    if value:
+        raise ValidationError(HANDICAP_UNSUPPORTED)
 
 
 class JobsSearchSchema(Schema):
@@ -75,14 +80,23 @@ class JobsSearchSchema(Schema):
                          validate=validate.Range(0, 200, error="Doit être compris entre {min} et {max} km."))
     target_diploma_level = fields.String(
         validate=validate.OneOf(DIPLOMA_LEVELS, error="Valeurs possibles : {choices}."), error_messages=STRING)
-    romes = CommaList(required=True, validate=_validate_romes, error_messages={"required": ROMES_REQUIRED})
-    rncp = fields.Raw(validate=_refuse_rncp)
+    romes = CommaList(load_default=list, validate=_validate_romes, metadata={
+        "description": "Codes ROME séparés par des virgules (au plus 20), ex. D1102,M1805. Vide ou absent : pas "
+                       "de filtre par métier. Avec rncp, les métiers des deux sont cherchés. Sans romes ni rncp, "
+                       "un lieu (latitude, longitude) est obligatoire et tous les métiers y sont cherchés."})
+    rncp = fields.String(validate=validate.Regexp(RNCP_RE, error=RNCP_FORMAT), error_messages=STRING, metadata={
+        "pattern": RNCP_RE.pattern,
+        "description": "Certification RNCP, ex. RNCP34826 : cherche les métiers (codes ROME) auxquels mènent les "
+                       "formations du catalogue qui la délivrent ; inconnue → 400."})
     partners_to_exclude = StringList(load_default=list)
     departements = StringList(load_default=list, validate=_validate_departements)
     opco = fields.String(validate=validate.OneOf(OPCO_LABELS, error="Valeurs possibles : {choices}."),
                          error_messages=STRING)
     elligibleHandicapFilter = fields.Boolean(load_default=False, truthy={"true", "1"}, falsy={"false", "0"},
-                                             error_messages={"invalid": "Doit valoir true ou false."})
+                                             validate=_refuse_handicap_filter,
+                                             error_messages={"invalid": "Doit valoir true ou false."}, metadata={
+                                                 "description": "Seule la valeur false est prise en charge : "
+                                                                "true → 400 (donnée non disponible)."})
 
     # Run even when some fields failed, on the raw input, so one answer lists every problem.
     @validates_schema(pass_original=True, skip_on_field_errors=False)
@@ -91,9 +105,16 @@ class JobsSearchSchema(Schema):
             missing = "longitude" if "latitude" in original_data else "latitude"
             raise ValidationError({missing: [PAIRED]})
 
+    @validates_schema
+    def _check_job_or_place(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data.get("romes") and not data.get("rncp") and "latitude" not in data:
+            raise ValidationError({"romes": [NO_JOB_NO_PLACE]})
+
     def load_args(self, args: Any) -> dict[str, Any]:
         """Load a request's query string (repeatable parameters as lists); raises ValidationError with every problem."""
-        data = self.load({key: args.getlist(key) if key in LIST_PARAMS else args.get(key) for key in args})
+        raw = {key: args.getlist(key) if key in LIST_PARAMS else args.get(key) for key in args}
+        # An empty value is their null (every parameter is nullable there): the same as no parameter.
+        data = self.load({key: value for key, value in raw.items() if value not in ("", [])})
         data["romes"] = [code.upper() for code in data["romes"]]
         data["departements"] = [code.upper() for code in data["departements"]]
         return data
@@ -102,23 +123,36 @@ class JobsSearchSchema(Schema):
 _schema = JobsSearchSchema()
 
 
+def job_romes(args: dict[str, Any]) -> list[str]:
+    """The ROME codes a v3 search covers: `romes`, those `rncp` leads to, or every job (parent codes)."""
+    romes = list(args["romes"])
+    if args.get("rncp"):
+        try:
+            romes += get_certifications().romes(args["rncp"])
+        except UnknownCertification:
+            raise invalid_parameters({"rncp": [RNCP_UNKNOWN]}) from None
+    # Every document is indexed under a parent code: the 532 parents are every job.
+    return list(dict.fromkeys(romes)) or get_refs().rome.parents
+
+
 @bp.get("/jobs/search")
 def jobs_search():
     """Offers (jobs) and likely recruiters for ROME codes near a point, in their v3 read shapes."""
     args = load_query(_schema)
-    params: dict[str, Any] = {"romes": args["romes"], "radius": max(args["radius"], MIN_RADIUS_KM)}
+    # widen=False: their search never widens the radius (asked 20 km, nothing beyond 20 km).
+    params: dict[str, Any] = {"romes": job_romes(args), "radius": max(args["radius"], MIN_RADIUS_KM),
+                              "widen": False}
     if "latitude" in args:
         params.update(latitude=args["latitude"], longitude=args["longitude"])
     if "target_diploma_level" in args:
         params["diploma"] = int(args["target_diploma_level"])
     refs = get_refs()
-    ctx = AdapterContext(base_url=request.url_root,
+    ctx = AdapterContext(base_url=get_settings().public_base_url,
                          diploma_labels={level: d.label for level, d in refs.diplomas.levels.items() if d.label},
                          opco_labels=opco_spellings(refs.opcos))
     filters = Filters(partners_to_exclude=frozenset(args["partners_to_exclude"]),
                       departements=tuple(args["departements"]), opco=args.get("opco"))
-    extra = [HANDICAP_WARNING] if args["elligibleHandicapFilter"] else []
     # run_match turns unknown ROME codes into our 400; it is called once per page and kind.
-    answer = search(run_match, params, filters, ctx, extra)
+    answer = search(run_match, params, filters, ctx)
     count_results(len(answer["jobs"]) + len(answer["recruiters"]))
     return answer

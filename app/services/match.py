@@ -70,7 +70,9 @@ class MatchService:
         page, page_size, sort = params["page"], params["page_size"], params.get("sort", "relevance")
         query, ctx, ranked = self._run(romes, place, radius, kinds, params, sort, page, page_size)
         widened_from = None
-        while place is not None and not sum(ranked.totals.values()) and query.radius_km < WIDEN_MAX_KM:
+        # `widen=False` (the v3 contract: asked 20 km, nothing beyond 20 km) keeps the asked radius.
+        while params.get("widen", True) and place is not None and not sum(ranked.totals.values()) \
+                and query.radius_km < WIDEN_MAX_KM:
             widened_from = widened_from or radius
             query, ctx, ranked = self._run(romes, place, min(query.radius_km + WIDEN_STEP_KM, WIDEN_MAX_KM),
                                            kinds, params, sort, page, page_size)

@@ -6,9 +6,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote
-
 from app.referentials.opco import Opcos
+from app.services.public_urls import detail_page
 
 #: Partner label of each of our offer sources, as the public service names them (la-bonne-alternance.md §1.7).
 OFFER_PARTNER_LABELS = {"deposited": "offres_emploi_lba", "france_travail": "France Travail"}
@@ -38,8 +37,8 @@ JOB_FORMAT_WARNING = "JOB_OFFER_FORMATING_ERROR"
 RECRUITER_FORMAT_WARNING = "RECRUITERS_FORMATING_ERROR"
 MAX_IDS_IN_WARNING = 10  # a warning names a few dropped ids, enough to investigate, not a dump
 
-_ROME_RE = re.compile(r"^[A-Z]\d{4}$")
-_SIRET_RE = re.compile(r"^\d{14}$")
+_ROME_RE = re.compile(r"^[A-Z][0-9]{4}$")
+_SIRET_RE = re.compile(r"^[0-9]{14}$")
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _HOST_RE = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}(?:[/?#]\S*)?$")
 EMAIL_MASK = "[adresse e-mail masquée]"
@@ -53,7 +52,7 @@ class NotRepresentable(ValueError):
 class AdapterContext:
     """What the mapping needs besides the item: where our detail pages are, and label tables."""
 
-    #: Root URL of this service ("https://host/"); detail links are built on it.
+    #: Root URL of the public site (LBA_PUBLIC_BASE_URL, never the request's Host); detail links are built on it.
     base_url: str
     #: Diploma level (3–7) → label shown with it.
     diploma_labels: Mapping[int, str] = field(default_factory=dict)
@@ -142,9 +141,8 @@ def website_url(value: Any) -> str | None:
 
 
 def detail_url(item: Mapping[str, Any], ctx: AdapterContext) -> str:
-    """Our public detail page of an item, the fallback application link (theirs is their own detail page)."""
-    path = "companies" if item.get("kind") == "company" else "offers"
-    return f"{ctx.base_url.rstrip('/')}/api/v1/{path}/{quote(str(item['id']), safe='')}"
+    """The public site's page of an item, where a candidate applies (theirs is their own detail page)."""
+    return detail_page(ctx.base_url, "company" if item.get("kind") == "company" else "offer", str(item["id"]))
 
 
 def _text_or_none(value: Any) -> str | None:

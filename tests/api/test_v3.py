@@ -196,7 +196,7 @@ def _get(client, query: str) -> dict[str, Any]:
     f"{ALL_ROMES}&target_diploma_level=3",
     f"romes=D1102&{LYON}&radius=0",
     f"romes=D1102&departements=69&departements=01&opco={AKTO}",
-    f"romes=D1102&{LYON}&radius=50&partners_to_exclude=France Travail&elligibleHandicapFilter=true",
+    f"romes=D1102&{LYON}&radius=50&partners_to_exclude=France Travail&elligibleHandicapFilter=false",
 ])
 def test_responses_validate_against_their_response_schema(client, response_validator, query):
     body = _get(client, query)
@@ -237,7 +237,7 @@ def test_a_full_offer_maps_every_field_we_have(client, by_id):
         "address": "12 rue Mercière, 69002 Lyon",
         "geopoint": {"type": "Point", "coordinates": [4.8357, 45.764]}}
     # The apply URL was a mailto: our detail page replaces it; the phone was published with the offer.
-    assert job["apply"]["url"].endswith("/api/v1/offers/deposited-X-LYON")
+    assert job["apply"]["url"] == "http://localhost:8000/offres/deposited-X-LYON"  # LBA_PUBLIC_BASE_URL's default
     assert job["apply"]["phone"] == "04 78 00 00 00" and job["apply"]["recipient_id"] is None
     assert job["contract"] == {"start": "2026-09-01T00:00:00.000Z", "duration": 24, "type": ["Apprentissage"],
                                "remote": None}
@@ -251,7 +251,6 @@ def test_a_full_offer_maps_every_field_we_have(client, by_id):
 
 @pytest.mark.parametrize("query, fields", [
     ("", ["romes"]),
-    (f"{LYON}", ["romes"]),
     ("romes=", ["romes"]),
     ("romes=D1102&latitude=45.7", ["longitude"]),
     ("romes=D1102&longitude=4.8", ["latitude"]),
@@ -261,7 +260,10 @@ def test_a_full_offer_maps_every_field_we_have(client, by_id):
     ("romes=D1102&target_diploma_level=8", ["target_diploma_level"]),
     ("romes=D1102&target_diploma_level=bac", ["target_diploma_level"]),
     ("romes=D1102&rncp=RNCP34826", ["rncp"]),
-    ("rncp=RNCP34826", ["rncp", "romes"]),
+    ("rncp=RNCP34826", ["rncp"]),  # well formed, no formation of the catalogue leads to it
+    ("rncp=34826", ["rncp"]),
+    ("rncp=RNCP٣٤٨٢٦", ["rncp"]),  # Arabic-Indic digits
+    ("romes=D1102&elligibleHandicapFilter=true", ["elligibleHandicapFilter"]),  # no such data: refused
     ("romes=XX12", ["romes"]),
     ("romes=A9999", ["romes"]),  # well formed, not in the ROME referential
     ("romes=D1102&departements=6", ["departements"]),
@@ -280,10 +282,12 @@ def test_bad_parameters_get_a_400_listing_every_one(client, query, fields):
 
 
 def test_missing_romes_and_rncp_messages_say_what_to_do(client):
+    for query in ("", "romes=", "romes=&rncp="):
+        details = client.get(f"{SEARCH}?{query}").get_json()["error"]["details"]
+        assert list(details) == ["romes"]
+        assert "latitude" in details["romes"][0] and "/v3/jobs/export" in details["romes"][0]
     details = client.get(f"{SEARCH}?rncp=RNCP34826").get_json()["error"]["details"]
-    assert "obligatoire" in details["romes"][0] and "romes=" in details["romes"][0]
-    assert "/v3/jobs/export" in details["romes"][0]
-    assert "rncp" in details["rncp"][0] and "pas encore" in details["rncp"][0]
+    assert "RNCP" in details["rncp"][0] and "catalogue" in details["rncp"][0]
 
 
 def test_radius_zero_is_the_smallest_radius_we_take(client):
@@ -300,14 +304,13 @@ def test_unknown_parameters_are_ignored_like_their_service_does(client):
     assert _get(client, f"romes=D1102&{LYON}&radius=50&caller=partenaire&page=3") == plain
 
 
-def test_the_handicap_filter_is_accepted_ignored_and_said_so(client):
-    asked = _get(client, f"romes=D1102&{LYON}&radius=50&elligibleHandicapFilter=true")
+def test_the_handicap_filter_is_refused_rather_than_ignored(client):
+    # Our documents hold no "accueil handicap" flag: true gets a documented 400, never unfiltered results.
+    asked = client.get(f"{SEARCH}?romes=D1102&{LYON}&radius=50&elligibleHandicapFilter=true")
+    assert asked.status_code == 400
+    assert "handicap" in asked.get_json()["error"]["details"]["elligibleHandicapFilter"][0]
     plain = _get(client, f"romes=D1102&{LYON}&radius=50&elligibleHandicapFilter=false")
-    assert asked["warnings"][0]["code"] == "ELLIGIBLE_HANDICAP_FILTER_IGNORED"
-    assert "handicap" in asked["warnings"][0]["message"]
-    assert "ELLIGIBLE_HANDICAP_FILTER_IGNORED" not in {w["code"] for w in plain["warnings"]}
-    assert asked["warnings"][1:] == plain["warnings"]
-    assert asked["jobs"] == plain["jobs"] and asked["recruiters"] == plain["recruiters"] and plain["jobs"]
+    assert plain == _get(client, f"romes=D1102&{LYON}&radius=50") and plain["jobs"]
 
 
 # --- Filters -------------------------------------------------------------------------------------
@@ -426,7 +429,7 @@ def test_job_offer_of_a_sparse_item_has_every_required_field_with_nulls(response
     assert job["workplace"]["siret"] is None and job["workplace"]["domain"] == {"idcc": None, "opco": "inconnu",
                                                                                  "naf": None}
     assert job["workplace"]["location"]["address"] == "69003 Lyon"
-    assert job["apply"] == {"url": "https://lba.example.fr/api/v1/offers/france_travail-201ABCD", "phone": None,
+    assert job["apply"] == {"url": "https://lba.example.fr/offres/france_travail-201ABCD", "phone": None,
                             "recipient_id": None}
     assert job["contract"] == {"start": None, "duration": None, "type": ["Apprentissage"], "remote": None}
     assert job["offer"]["publication"] == {"creation": "2026-03-02T09:30:00.000Z", "expiration": None}
@@ -470,7 +473,7 @@ def test_recruiter_never_gives_a_phone_or_an_email(response_validator):
             "contact": {"has_email": True, "has_phone": True}, "hiring_score": 80.0, "romes": ["D1104"]}
     entry = recruiter(item, CTX)
     assert entry["identifier"] == {"id": "12345678900029"}
-    assert entry["apply"] == {"url": "https://lba.example.fr/api/v1/companies/12345678900029", "phone": None,
+    assert entry["apply"] == {"url": "https://lba.example.fr/entreprises/12345678900029", "phone": None,
                               "recipient_id": None}
     assert entry["workplace"]["domain"]["opco"] == AKTO
     assert entry["workplace"]["website"] == item["organisation"]["website"]
@@ -486,7 +489,7 @@ def test_small_mapping_helpers():
     assert website_url("www.example.fr") == "http://www.example.fr"
     assert website_url("https://example.fr/a b") is None and website_url("contact@example.fr") is None
     leaky = job_offer(_item(apply={"url": "https://ats.example.fr/postuler?to=rh@example.fr"}), CTX)
-    assert leaky["apply"]["url"] == "https://lba.example.fr/api/v1/offers/france_travail-201ABCD"
+    assert leaky["apply"]["url"] == "https://lba.example.fr/offres/france_travail-201ABCD"
     assert mask_emails("a prenom.nom+rh@sous.domaine.fr b") == f"a {EMAIL_MASK} b"
     assert partner_label({"kind": "offer", "source": "deposited"}) == "offres_emploi_lba"
     assert partner_label({"kind": "company", "source": "recruteurs_lba"}) == "recruteurs_lba"

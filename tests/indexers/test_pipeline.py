@@ -50,7 +50,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory, refs: Referentials) -> Pa
 def job_env(tmp_path: Path, demo_dir: Path) -> Settings:
     return replace(Settings.from_env({}), index_dir=str(tmp_path / "index"),
                    database_url=f"sqlite:///{tmp_path / 'lba.sqlite'}", demo_dir=str(demo_dir.parent),
-                   demo_scale="small")
+                   demo_scale="small", demo=True)
 
 
 @pytest.fixture()

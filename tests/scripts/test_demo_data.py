@@ -14,7 +14,7 @@ from app.referentials import Referentials
 from app.referentials.csvfile import read_rows
 from app.search.geo import distance_km
 from indexers import ImportStats, catalogue, france_travail, recruiters
-from indexers.demo import FILES, MANIFEST
+from scripts.demo_index import FILES, MANIFEST
 from indexers.recruiters import projection_of, to_wgs84, valid_siret
 from scripts import demo_data
 

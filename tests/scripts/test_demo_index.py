@@ -12,7 +12,7 @@ import pytest
 from app.referentials import Referentials
 from app.search.contract import MatchQuery
 from app.search.embedded import EmbeddedEngine
-from indexers import demo
+from scripts import demo_index as demo
 from scripts import demo_data
 
 TODAY = date(2026, 9, 1)

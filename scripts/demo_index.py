@@ -14,13 +14,13 @@ from tqdm import tqdm
 from app.referentials import Referentials
 from app.search.contract import SearchEngine
 from indexers import ImportStats, catalogue, france_travail, recruiters
+from indexers.sources import DEMO_FILES, DEMO_MANIFEST
+from scripts import demo_data
 
 log = logging.getLogger(__name__)
 
-#: Names of the demo files, shared with the generator (scripts/demo_data.py), by generator key.
-FILES = {"offers": "offres_france_travail.json", "formations": "catalogue_formations.json",
-         "companies": "recruteurs_lba.json"}
-MANIFEST = "manifest.json"
+FILES = DEMO_FILES
+MANIFEST = DEMO_MANIFEST
 #: Index kind → (generator key, indexer module), in build order.
 SOURCES = {
     "offer": ("offers", france_travail),
@@ -44,9 +44,6 @@ MAX_AGE_DAYS = 7
 
 def is_current(demo_dir: str | Path, scale: str, seed: int, today: date | None = None) -> bool:
     """Whether `demo_dir` holds complete, recent files of this scale, seed and generator version."""
-    # The generator lives with the scripts; only this generate-if-missing path needs it.
-    from scripts import demo_data
-
     manifest = read_manifest(demo_dir)
     if not manifest:
         return False
@@ -66,8 +63,6 @@ def ensure_demo_data(refs: Referentials, demo_root: str | Path, scale: str, seed
 
     Files older than MAX_AGE_DAYS are regenerated, so the demo never serves mostly expired offers.
     """
-    from scripts import demo_data
-
     out = Path(demo_root) / scale
     if is_current(out, scale, seed, today):
         log.info("reusing demo data in %s", out)
