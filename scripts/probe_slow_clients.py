@@ -84,7 +84,8 @@ def serve(index_dir: str | Path, env: dict[str, str] | None = None, workers: int
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer /healthz in {start_timeout_s} s: {log.read_text()[-2000:]}")
+                raise RuntimeError(f"gunicorn did not answer /healthz in {start_timeout_s} s: "
+                                   f"{log.read_text()[-2000:]}")
             time.sleep(0.2)
         yield served
     finally:
