@@ -65,7 +65,8 @@ def serve(index_dir: str | Path, env: dict[str, str] | None = None, workers: int
     args = [str(Path(sys.executable).parent / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"),
             "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     if worker_class:
-        args += ["--worker-class", worker_class]
+        # gunicorn turns "sync" with threads > 1 into gthread: the old model needs one thread too.
+        args += ["--worker-class", worker_class] + (["--threads", "1"] if worker_class == "sync" else [])
     log = folder / "gunicorn.log"
     with log.open("wb") as out:
         process = subprocess.Popen([*args, "app.factory:create_app()"], env=environ, cwd=ROOT,
@@ -83,7 +84,8 @@ def serve(index_dir: str | Path, env: dict[str, str] | None = None, workers: int
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer /healthz in {start_timeout_s} s: {log.read_text()[-2000:]}")
+                raise RuntimeError(f"gunicorn did not answer /healthz in {start_timeout_s} s: "
+                                   f"{log.read_text()[-2000:]}")
             time.sleep(0.2)
         yield served
     finally:

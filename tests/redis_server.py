@@ -63,7 +63,9 @@ class RedisServer:
 def start_redis() -> RedisServer:
     """Start redis-server, or fail the test (skip only with LBA_SKIP_REDIS=1)."""
     skip_if_opted_out("redis")
-    binary = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    binary = shutil.which("redis-server")
+    if binary is None and Path("/usr/bin/redis-server").exists():
+        binary = "/usr/bin/redis-server"
     if binary is None:
         require("redis", "redis-server is not installed (Debian package redis-server; `make test` installs it)")
     home = Path(tempfile.mkdtemp(prefix="lba-redis-"))
