@@ -1,6 +1,7 @@
 """Public JSON of a document: what a result shows, never the private contact block."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # Fields copied as they are, per kind, after the common ones. Anything not listed (notably
@@ -14,6 +15,22 @@ KIND_FIELDS = {
     "company": ("hiring_score", "predicted_hires", "application_count", "contact", "rome_scores"),
 }
 ORGANISATION_FIELDS = ("name", "siret", "uai", "naf", "naf_label", "size", "opco", "website")
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL_MASK = "[adresse e-mail masquée]"
+
+
+def mask_emails(text: str) -> str:
+    """Free text with any e-mail address replaced: contact details only go out through the application flow."""
+    return EMAIL_RE.sub(EMAIL_MASK, text)
+
+
+def _public_value(name: str, value: Any) -> Any:
+    # Recruiters write addresses into descriptions and give mailto: links; neither is harvestable here.
+    if name == "description" and isinstance(value, str):
+        return mask_emails(value)
+    if name == "apply" and isinstance(value, dict) and EMAIL_RE.search(str(value.get("url") or "")):
+        return {**value, "url": None}
+    return value
 
 
 def public_item(doc: dict[str, Any], distance_km: float | None) -> dict[str, Any]:
@@ -32,5 +49,5 @@ def public_item(doc: dict[str, Any], distance_km: float | None) -> dict[str, Any
     }
     for name in KIND_FIELDS.get(doc["kind"], ()):
         if name in doc:
-            item[name] = doc[name]
+            item[name] = _public_value(name, doc[name])
     return item

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from app.referentials.opco import Opcos
+from app.services.items import EMAIL_MASK, EMAIL_RE, mask_emails  # noqa: F401 - re-exported
 from app.services.public_urls import detail_page
 
 #: Partner label of each of our offer sources, as the public service names them (la-bonne-alternance.md §1.7).
@@ -39,9 +40,8 @@ MAX_IDS_IN_WARNING = 10  # a warning names a few dropped ids, enough to investig
 
 _ROME_RE = re.compile(r"^[A-Z][0-9]{4}$")
 _SIRET_RE = re.compile(r"^[0-9]{14}$")
-_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL_RE = EMAIL_RE
 _HOST_RE = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}(?:[/?#]\S*)?$")
-EMAIL_MASK = "[adresse e-mail masquée]"
 
 
 class NotRepresentable(ValueError):
@@ -104,11 +104,6 @@ def department_matches(item: Mapping[str, Any], departements: Iterable[str]) -> 
     department = str(place.get("department") or "").upper()
     postcode = str(place.get("postcode") or "")
     return any(code == department or (postcode and postcode.startswith(code)) for code in departements)
-
-
-def mask_emails(text: str) -> str:
-    """Free text with any e-mail address replaced: contact details only go out through the application flow."""
-    return _EMAIL_RE.sub(EMAIL_MASK, text)
 
 
 def date_time(value: Any) -> str | None:
