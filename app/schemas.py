@@ -112,7 +112,9 @@ class MatchRequestSchema(Schema):
     explain = fields.Boolean(load_default=False, truthy={"1", "true", "oui", "yes"}, falsy={"0", "false", "non", "no"},
                              error_messages={"invalid": "Doit valoir 1 ou 0."})
     page = AsciiInteger(load_default=1, validate=validate.Range(1, 500, error="Entre {min} et {max}."),
-                          error_messages=INTEGER)
+                        error_messages=INTEGER, metadata={
+                            "description": "Page (à partir de 1). page × page_size ≤ 1000 : au-delà, 400 "
+                                           "(les 1 000 premiers résultats seulement sont accessibles)."})
     page_size = AsciiInteger(load_default=20, validate=validate.Range(1, 100, error="Entre {min} et {max}."),
                                error_messages=INTEGER)
 

@@ -9,7 +9,7 @@ from app.api import load_query
 from app.api.access import count_results
 from app.errors import ApiError, invalid_parameters
 from app.schemas import KindSearchSchema, MatchRequestSchema
-from app.services.match import MatchService, NoJobForText, TextNotAvailable, UnknownRome
+from app.services.match import MAX_RESULT_DEPTH, MatchService, NoJobForText, PageTooDeep, TextNotAvailable, UnknownRome
 from app.services.places import UnknownPlace
 
 bp = Blueprint("match", __name__, url_prefix="/api/v1")
@@ -26,6 +26,10 @@ def run_match(params: dict[str, Any]) -> dict[str, Any]:
     """Call the match service, turning its lookup errors into 400s with the parameter to blame."""
     try:
         answer = get_match_service().match(params)
+    except PageTooDeep:
+        message = (f"Au plus {MAX_RESULT_DEPTH} résultats sont accessibles par pages (page × page_size ≤ "
+                   f"{MAX_RESULT_DEPTH}) : précisez la recherche (rayon, filtres) plutôt que d'aller plus loin.")
+        raise invalid_parameters({"page": [message]}) from None
     except UnknownRome as exc:
         raise invalid_parameters({"romes": [f"Codes ROME inconnus : {', '.join(exc.codes)}."]}) from None
     except UnknownPlace as exc:

@@ -23,7 +23,7 @@ ROW_DTYPES: dict[str, Any] = {
 ROW_FIELDS = ("rid", "rome", "cell", "lat", "lon", "x", "y", "z", "score", "diploma", "contracts", "source",
               "pday", "expday", "apps")
 CELL_BITS = 23  # 1800 rows × 3600 columns of 0.1° = 6.48M cells < 2**23
-FORMAT = 2  # bumped when the files change shape; older generations are rebuilt, never misread
+FORMAT = 3  # 3: per-document word columns (text_columns.py). Bumped when the files change shape; older generations are rebuilt, never misread
 
 
 def _typed_columns(rows: Sequence[tuple[Any, ...]], codes: dict[str, int],
@@ -62,6 +62,10 @@ class PostingWriter:
         """Drop documents replaced later in the same build (their rows are filtered out at write time)."""
         for rid in rids:
             self._doc_ids.pop(rid, None)
+
+    def doc_rids(self) -> list[int]:
+        """Rids of the documents kept (those not replaced later in the build)."""
+        return list(self._doc_ids)
 
     def write(self, folder: Path, max_rid: int) -> int:
         """Write the columns sorted by key into `folder` (replaced if present); rows written."""

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import sqlite3
 import threading
 import time
-import unicodedata
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -22,6 +21,8 @@ from app.search.columns import FORMAT, PostingWriter, Postings
 from app.search.contract import (KINDS, EngineUnavailable, Hit, MatchQuery, PublishOnSuccess, RankedCandidates,
                                  SearchResult, merge_page)
 from app.search.geo import EARTH_RADIUS_KM, km_from_chord2, lat_span, lon_half_width, max_chord2, unit_vector
+from app.search.text import text_words
+from app.search.text_columns import TextColumns, TextWriter, document_words, live_scores
 from ranking.linear import LinearSpec
 from ranking.weights import DISTANCE_BANDS_KM
 
@@ -34,6 +35,10 @@ N_COLS = 3600  # 360° / CELL_DEG
 CONTRACT_BITS = {"apprentissage": 1, "professionnalisation": 2}
 BATCH = 5000  # documents per executemany: large enough to amortise, small enough to bound memory
 DIPLOMA_LEVELS = (1, 2, 3, 4, 5, 6, 7, 8)
+#: Wall-clock budget of one request's text scoring, over all kinds: past it the candidates not yet
+#: scored keep a text score of 0. Large enough for the national data's common queries (a few ms),
+#: small enough that no text can hold a worker.
+TEXT_BUDGET_S = 0.05
 
 # The SQLite file holds what is read a page at a time (documents, the few fields a hit needs,
 # full text) and the changes made after the build (`live` rows added, `removed` documents);
@@ -89,13 +94,6 @@ def cell_ranges(lat: float, lon: float, radius_km: float) -> list[tuple[int, int
             col_hi = min(N_COLS - 1, int((span_hi + 180.0) / CELL_DEG))
             ranges.append((row * N_COLS + col_lo, row * N_COLS + col_hi, lat_lo, lat_hi, span_lo, span_hi))
     return ranges
-
-
-def fts_query(text: str) -> str:
-    """An FTS5 expression matching any word of `text` (accents folded, each word as a prefix)."""
-    folded = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-    words = [w for w in re.split(r"[^a-z0-9]+", folded) if len(w) > 1][:20]
-    return " OR ".join(f'"{w}"*' for w in words)
 
 
 def _day(value: str | None) -> str | None:
@@ -184,6 +182,7 @@ class EmbeddedBuilder(PublishOnSuccess):
         self.conn.executescript(SCHEMA)
         self.conn.execute("BEGIN")
         self.postings = PostingWriter()
+        self.text = TextWriter()
         self.count = 0
         self._next_rid = 1
         self._closed = False
@@ -211,6 +210,7 @@ class EmbeddedBuilder(PublishOnSuccess):
             postings.extend(rows)
             ids[rid] = str(doc["id"])
             fts.append((rid, doc.get("search_text") or doc.get("title") or ""))
+            self.text.add(rid, fts[-1][1])
         cur = self.conn.executemany(
             "INSERT OR IGNORE INTO docs(rid, id, codes, published, expires, body) VALUES (?,?,?,?,?,?)", docs)
         self.postings.add(postings, ids)
@@ -236,6 +236,7 @@ class EmbeddedBuilder(PublishOnSuccess):
     def _finish(self) -> None:
         """Write the posting columns, record the generation, checkpoint and switch to WAL for live updates."""
         self.postings.write(self.columns, max_rid=self._next_rid - 1)
+        self.text.write(self.columns, self._next_rid - 1, self.postings.doc_rids())
         count = self.conn.execute("SELECT count(*) FROM docs").fetchone()[0]
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.conn.executemany("INSERT INTO meta VALUES (?, ?)", [
@@ -284,6 +285,8 @@ class _View:
     base: Postings
     live: Postings | None  # rows added since the build, in the base's dictionaries (extended)
     removed: np.ndarray  # sorted rids of base documents deleted or replaced since the build
+    text: TextColumns | None = None  # the base documents' words
+    live_words: dict[int, list[str]] | None = None  # words of the documents added since the build
 
     @property
     def decoder(self) -> Postings:
@@ -338,15 +341,17 @@ _GATHERED = ("rid", "idrank", "score", "diploma", "contracts", "source", "pday",
 class EmbeddedEngine:
     """SearchEngine on files under `root/<kind>/`; safe for many reader threads and processes."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, text_budget_s: float = TEXT_BUDGET_S) -> None:
         self.root = Path(root)
+        self.text_budget_s = text_budget_s
+        self.budget_exceeded = 0  # requests whose text scoring hit the budget (a counter for tests and logs)
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._shared_lock = threading.Lock()
         # Read-only arrays shared by this process's threads: the base columns per kind, and the
         # live changes per (generation, change counter).
-        self._bases: dict[str, tuple[Path, Postings, str]] = {}
-        self._lives: dict[str, tuple[Path, str, Postings | None, np.ndarray]] = {}
+        self._bases: dict[str, tuple[Path, Postings, str, TextColumns]] = {}
+        self._lives: dict[str, tuple[Path, str, Postings | None, np.ndarray, dict[int, list[str]]]] = {}
 
     # ----- connections and views ---------------------------------------------------------------
     def _conn(self, kind: str) -> sqlite3.Connection | None:
@@ -381,42 +386,58 @@ class EmbeddedEngine:
         cache[kind] = (inode, conn, path)
         return conn
 
-    def _view(self, kind: str) -> _View | None:
-        """The published generation of `kind` as one query reads it, or None when there is none."""
+    @contextmanager
+    def _snapshot(self, kind: str) -> Iterator[_View | None]:
+        """The published generation of `kind` as one query reads it, in one read transaction.
+
+        Everything a query reads of one kind (change counter, live rows, documents, text) comes
+        from the same WAL snapshot, so a delete or an upsert committed meanwhile is either wholly
+        seen or not at all, never half (a candidate whose document row is already gone).
+        """
         conn = self._conn(kind)
         if conn is None:
-            return None
+            yield None
+            return
+        conn.execute("BEGIN")
+        try:
+            yield self._view(kind, conn)
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def _view(self, kind: str, conn: sqlite3.Connection) -> _View:
+        """The view of `kind` on `conn`, which is inside a read transaction (see _snapshot)."""
         path = self._local.conns[kind][2]
         with self._shared_lock:
             cached = self._bases.get(kind)
             if cached is None or cached[0] != path:
                 try:
-                    cached = (path, Postings.load(columns_dir(path)), self._meta(conn, "generation"))
+                    folder = columns_dir(path)
+                    cached = (path, Postings.load(folder), self._meta(conn, "generation"), TextColumns.load(folder))
                 except (OSError, ValueError, KeyError) as exc:
                     raise EngineUnavailable(f"cannot read the posting columns of {path.name}: {exc}") from exc
                 self._bases[kind] = cached
-            base, generation = cached[1], cached[2]
+            base, generation, text = cached[1], cached[2], cached[3]
         changes = self._meta(conn, "changes")
         if changes == "0":
-            return _View(conn, generation, base, None, _NO_RIDS)
+            return _View(conn, generation, base, None, _NO_RIDS, text, None)
         with self._shared_lock:
             live = self._lives.get(kind)
             if live is None or live[0] != path or live[1] != changes:
                 live = (path, changes, *self._load_live(conn, base))
                 self._lives[kind] = live
-        return _View(conn, generation, base, live[2], live[3])
+        return _View(conn, generation, base, live[2], live[3], text, live[4])
 
     @staticmethod
-    def _load_live(conn: sqlite3.Connection, base: Postings) -> tuple[Postings | None, np.ndarray]:
-        """Rows added and base documents removed since the build, read in one snapshot."""
-        conn.execute("BEGIN")
-        try:
-            rows = conn.execute(f"SELECT {LIVE_COLUMNS} FROM live").fetchall()
-            ids = dict(conn.execute("SELECT rid, id FROM docs WHERE rid IN (SELECT rid FROM live)").fetchall())
-            removed = np.array(sorted(r for (r,) in conn.execute("SELECT rid FROM removed")), dtype=np.int32)
-        finally:
-            conn.execute("COMMIT")
-        return (base.live(rows, ids) if rows else None), removed
+    def _load_live(conn: sqlite3.Connection,
+                   base: Postings) -> tuple[Postings | None, np.ndarray, dict[int, list[str]]]:
+        """Rows added and base documents removed since the build, read in the caller's snapshot."""
+        rows = conn.execute(f"SELECT {LIVE_COLUMNS} FROM live").fetchall()
+        ids = dict(conn.execute("SELECT rid, id FROM docs WHERE rid IN (SELECT rid FROM live)").fetchall())
+        removed = np.array(sorted(r for (r,) in conn.execute("SELECT rid FROM removed")), dtype=np.int32)
+        words = {rid: document_words(text) for rid, text in conn.execute(
+            "SELECT rowid, text FROM fts WHERE rowid IN (SELECT DISTINCT rid FROM live)")}
+        return (base.live(rows, ids) if rows else None), removed, words
 
     def close(self) -> None:
         """Close this thread's connections."""
@@ -503,37 +524,42 @@ class EmbeddedEngine:
         limit = None if query.page_size is None else query.page * query.page_size
         per_kind: list[list[Hit]] = []
         area = _Area.of(query)
-
+        deadline = self._deadline()
         totals: dict[str, int] = {}
         generations: dict[str, str] = {}
         for kind in query.kinds:
-            view = self._view(kind)
-            if view is None:
-                totals[kind] = 0
-                continue
-            generations[kind] = view.generation
-            cands = self._candidates(kind, view, query, area)
-            totals[kind] = len(cands)
-            keys = [cands.c2, cands.idrank] if cands.c2 is not None else [cands.idrank]
-            chosen = _select(keys, np.arange(len(cands)), len(cands) if limit is None else limit)
-            hits = self._hits(kind, view, cands, chosen)
+            with self._snapshot(kind) as view:
+                if view is None:
+                    totals[kind] = 0
+                    continue
+                generations[kind] = view.generation
+                cands = self._candidates(kind, view, query, area)
+                totals[kind] = len(cands)
+                keys = [cands.c2, cands.idrank] if cands.c2 is not None else [cands.idrank]
+                chosen = _select(keys, np.arange(len(cands)), len(cands) if limit is None else limit)
+                ts = None
+                if query.text:
+                    # Only the hits that can be on the page are text-scored.
+                    ts = np.zeros(len(cands))
+                    ts[chosen] = self._text_scores(view, cands.take(chosen), query.text, deadline)
+                hits = self._hits(kind, view, cands, chosen, ts)
             hits.sort(key=lambda pair: (pair[1][0], pair[0].id))
             per_kind.append([hit for hit, _ in hits[:limit]])
         page = merge_page(per_kind, query)
-        if query.text:
-            page = self._with_text_scores(page, query.text)
         return SearchResult(hits=page, totals=totals, generation=generations)
 
     def iter_candidates(self, query: MatchQuery) -> Iterator[Hit]:
         """Every candidate of every asked kind (no order promised), with text scores when asked."""
         area = _Area.of(query)
+        deadline = self._deadline()
         for kind in query.kinds:
-            view = self._view(kind)
-            if view is None:
-                continue
-            cands = self._candidates(kind, view, query, area)
-            ts = self._text_scores(view.conn, cands, query.text) if query.text else None
-            yield from (hit for hit, _ in self._hits(kind, view, cands, np.arange(len(cands)), ts))
+            with self._snapshot(kind) as view:
+                if view is None:
+                    continue
+                cands = self._candidates(kind, view, query, area)
+                ts = self._text_scores(view, cands, query.text, deadline) if query.text else None
+                hits = self._hits(kind, view, cands, np.arange(len(cands)), ts)
+            yield from (hit for hit, _ in hits)
 
     def rank(self, query: MatchQuery, specs: dict[str, LinearSpec], sort: str, limit: int) -> RankedCandidates:
         """Per asked kind: the `limit` best candidates by the ranking formula, totals and facets.
@@ -546,27 +572,31 @@ class EmbeddedEngine:
         totals: dict[str, int] = {}
         facets: dict[str, dict[str, dict[str, int]]] = {}
         area = _Area.of(query)
-
+        deadline = self._deadline()
         generations: dict[str, str] = {}
         for kind in query.kinds:
-            view = self._view(kind)
-            if view is None:
-                totals[kind] = 0
-                facets[kind] = {"diploma": {}, "contract": {}, "distance": {}}
-                continue
-            generations[kind] = view.generation
-            cands = self._candidates(kind, view, query, area)
-            totals[kind] = len(cands)
-            facets[kind] = _facets(cands)
-            if not len(cands):
-                continue
-            ts = self._text_scores(view.conn, cands, query.text) if query.text else None
-            total = _scores(cands, specs[kind], view.decoder, ts)
-            chosen = _select(_sort_keys(sort, cands, total), np.arange(len(cands)), limit)
-            ranked = self._hits(kind, view, cands, chosen, ts, total)
+            with self._snapshot(kind) as view:
+                if view is None:
+                    totals[kind] = 0
+                    facets[kind] = {"diploma": {}, "contract": {}, "distance": {}}
+                    continue
+                generations[kind] = view.generation
+                cands = self._candidates(kind, view, query, area)
+                totals[kind] = len(cands)
+                facets[kind] = _facets(cands)
+                if not len(cands):
+                    continue
+                ts = self._text_scores(view, cands, query.text, deadline) if query.text else None
+                total = _scores(cands, specs[kind], view.decoder, ts)
+                chosen = _select(_sort_keys(sort, cands, total), np.arange(len(cands)), limit)
+                ranked = self._hits(kind, view, cands, chosen, ts, total)
             ranked.sort(key=_PY_SORT[sort])
             hits.extend(hit for hit, _ in ranked[:limit])
         return RankedCandidates(hits=hits, totals=totals, facets=facets, generation=generations)
+
+    def _deadline(self) -> float:
+        """When this request's text scoring must stop (perf_counter seconds)."""
+        return time.perf_counter() + self.text_budget_s
 
     def _candidates(self, kind: str, view: _View, query: MatchQuery, area: "_Area | None") -> _Candidates:
         """Every distinct document of `kind` matching `query`: scans of the asked codes' cell slices."""
@@ -671,43 +701,32 @@ class EmbeddedEngine:
             out.append((hit, (0.0 if c2_ is None else c2_, pday)))
         return out
 
-    @staticmethod
-    def _text_scores(conn: sqlite3.Connection, cands: _Candidates, text: str) -> np.ndarray:
-        """FTS5 relevance (-bm25, higher is better) of every candidate, 0 when the text does not match."""
-        out = np.zeros(len(cands))
-        expression = fts_query(text)
-        if not expression or not len(cands):
-            return out
-        rows = conn.execute("SELECT rowid, -bm25(fts) FROM fts WHERE fts MATCH ? ORDER BY rowid",
-                            (expression,)).fetchall()
-        if not rows:
-            return out
-        rids = np.fromiter((r for r, _ in rows), dtype=np.int64, count=len(rows))
-        scores = np.fromiter((s for _, s in rows), dtype=np.float64, count=len(rows))
-        pos = np.minimum(np.searchsorted(rids, cands.rid), len(rids) - 1)
-        found = rids[pos] == cands.rid
-        out[found] = scores[pos[found]]
-        return out
+    def _text_scores(self, view: _View, cands: _Candidates, text: str, deadline: float) -> np.ndarray:
+        """BM25 relevance of every candidate's words (higher is better), 0 when no word matches.
 
-    def _with_text_scores(self, hits: list[Hit], text: str) -> list[Hit]:
-        """Hits with `text_score` = FTS5 relevance (-bm25, higher is better), 0 when the text does not match."""
-        expression = fts_query(text)
-        if not expression or not hits:
-            return hits
-        scores: dict[tuple[str, str], float] = {}
-        by_kind: dict[str, list[str]] = {}
-        for hit in hits:
-            by_kind.setdefault(hit.kind, []).append(hit.id)
-        for kind, ids in by_kind.items():
-            conn = self._conn(kind)
-            if conn is None:
-                continue
-            rows = conn.execute(
-                "SELECT d.id, -bm25(fts) FROM fts JOIN docs d ON d.rid = fts.rowid"
-                " WHERE fts MATCH ? AND fts.rowid IN (SELECT rid FROM docs WHERE id IN (SELECT value FROM json_each(?)))",
-                (expression, orjson.dumps(ids).decode())).fetchall()
-            scores.update({(kind, doc_id): score for doc_id, score in rows})
-        return [_replace_text_score(h, scores.get((h.kind, h.id), 0.0)) for h in hits]
+        Computed over the candidates only, from the generation's word columns (text_columns.py),
+        never over every document of France that holds a word; the work stops at `deadline`
+        (the candidates not reached keep 0), so no text can hold a worker.
+        """
+        words = text_words(text)
+        out = np.zeros(len(cands))
+        if not words or not len(cands) or view.text is None:
+            return out
+
+        def passed() -> bool:
+            if time.perf_counter() > deadline:
+                self.budget_exceeded += 1
+                log.warning("text scoring stopped by its %.0f ms budget: %r", self.text_budget_s * 1000, text[:80])
+                return True
+            return False
+
+        base = cands.rid <= view.base.max_rid
+        out[base] = view.text.scores(cands.rid[base].astype(np.int64), words, passed)
+        if view.live_words and not base.all():
+            added = np.flatnonzero(~base)
+            texts = [view.live_words.get(rid, []) for rid in cands.rid[added].tolist()]
+            out[added] = live_scores(texts, words, view.text)
+        return out
 
     def get_many(self, kind: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Documents by id from the published generation of `kind`."""
@@ -737,9 +756,9 @@ class EmbeddedEngine:
         """True when the index directory is readable and every published generation opens."""
         try:
             for kind in KINDS:
-                view = self._view(kind)
-                if view is not None:
-                    view.conn.execute("SELECT 1 FROM meta LIMIT 1").fetchone()
+                with self._snapshot(kind) as view:
+                    if view is not None:
+                        view.conn.execute("SELECT 1 FROM meta LIMIT 1").fetchone()
             return True
         except (sqlite3.Error, EngineUnavailable, OSError):
             return False
@@ -813,12 +832,6 @@ _CONTRACT_NAMES = {bits: tuple(name for name, bit in CONTRACT_BITS.items() if bi
 _BAND_NAMES = ("0-10", "10-30", "30-60", "60+")
 _BAND_EDGES = np.array([max_chord2(edge) for edge in DISTANCE_BANDS_KM])
 _R2 = 2 * EARTH_RADIUS_KM  # km_from_chord2 multiplies 2 * R first: the same constant, the same rounding
-
-
-def _replace_text_score(hit: Hit, text_score: float) -> Hit:
-    return Hit(hit.kind, hit.id, hit.source, hit.distance_km, hit.latitude, hit.longitude, hit.rome_score,
-               hit.diploma_level, hit.contract_types, hit.published_at, hit.expires_at, hit.application_count,
-               text_score)
 
 
 def _facets(cands: _Candidates) -> dict[str, dict[str, int]]:

@@ -25,6 +25,7 @@ from typing import Any
 
 from app.search.contract import Hit, MatchQuery
 from app.search.geo import EARTH_RADIUS_KM, chord2, km_from_chord2, max_chord2, unit_vector
+from app.search.text import text_words
 from mappings import MODULES
 from mappings.common import CONTRACT_TYPES
 from ranking.linear import LinearSpec
@@ -248,10 +249,16 @@ def filters(query: MatchQuery, today: date) -> list[dict[str, Any]]:
 
 
 def candidate_query(query: MatchQuery, today: date) -> dict[str, Any]:
-    """The bool query of the candidates; the text only scores (BM25), it never filters."""
+    """The bool query of the candidates; the text only scores (BM25), it never filters.
+
+    The text is the words `app.search.text` keeps (no stop word, at most MAX_WORDS), as the
+    embedded engine scores them; inside the bool query Lucene scores only documents that pass
+    every filter clause (geo, jobs, expiry), never the whole index.
+    """
     body: dict[str, Any] = {"filter": filters(query, today)}
-    if query.text.strip():
-        body["should"] = [{"match": {"search_text": {"query": query.text}}}]
+    words = text_words(query.text)
+    if words:
+        body["should"] = [{"match": {"search_text": {"query": " ".join(words)}}}]
     return {"bool": body}
 
 

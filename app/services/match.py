@@ -25,6 +25,14 @@ RANK_MARGIN = 5
 #: cooks and kitchen helpers without drifting into every food trade.
 RESOLVED_FAMILIES = 3
 PLURAL = {"formation": "formations", "offer": "offers", "company": "companies"}
+#: Deepest result reachable by paging (page × page_size), as public search engines cap it: the
+#: engine ranks the best page × page_size of each kind, so a deeper page would cost ever more
+#: for results nobody reads. Beyond it a request is a 400 that says how to narrow the search.
+MAX_RESULT_DEPTH = 1000
+
+
+class PageTooDeep(ValueError):
+    """The asked page lies beyond MAX_RESULT_DEPTH results."""
 
 
 class UnknownRome(LookupError):
@@ -61,6 +69,8 @@ class MatchService:
 
     def match(self, params: dict[str, Any]) -> dict[str, Any]:
         """Answer a match request (`params` as loaded by MatchRequestSchema)."""
+        if params["page"] * params["page_size"] > MAX_RESULT_DEPTH:
+            raise PageTooDeep(params["page"], params["page_size"])
         romes = self._romes(params)
         place = resolve_place(self.refs.communes, latitude=params.get("latitude"),
                               longitude=params.get("longitude"), insee=params.get("insee"),
