@@ -35,3 +35,21 @@ def redis_url():
 
     with redis_server() as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def served_index(tmp_path_factory, refs):
+    """A small published embedded index on disk, for tests that serve the app with real gunicorn processes."""
+    from datetime import date
+
+    from app.search.contract import KINDS
+    from app.search.embedded import EmbeddedEngine
+    from tests.factories import make_documents
+
+    folder = tmp_path_factory.mktemp("served-index")
+    engine = EmbeddedEngine(folder)
+    documents = make_documents(refs, 300, seed=3, codes=["D1102", "M1805"], today=date.today())
+    for kind in KINDS:
+        with engine.new_generation(kind) as builder:
+            builder.add(d for d in documents if d["kind"] == kind)
+    return folder

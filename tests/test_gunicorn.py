@@ -8,26 +8,11 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from app.search.contract import KINDS
-from app.search.embedded import EmbeddedEngine
 from scripts.probe_slow_clients import QUERY, measure, p95, serve, slow_sockets
-from tests.factories import make_documents
-
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory, refs) -> Path:
-    folder = tmp_path_factory.mktemp("served-index")
-    engine = EmbeddedEngine(folder)
-    documents = make_documents(refs, 300, seed=3, codes=["D1102", "M1805"], today=date.today())
-    for kind in KINDS:
-        with engine.new_generation(kind) as builder:
-            builder.add(d for d in documents if d["kind"] == kind)
-    return folder
-
 
 def _get(url: str, client_ip: str) -> tuple[int, float]:
     request = urllib.request.Request(url + QUERY, headers={"X-Forwarded-For": client_ip})
@@ -53,13 +38,13 @@ def _open_files(pid: int) -> set[str]:
 
 @pytest.mark.parametrize("storage", ["sqlite", "redis"])
 def test_a_burst_is_held_to_its_limit_across_four_workers_and_other_callers_are_served(
-        storage, index_dir, request):
+        storage, served_index, request):
     limit = 20
     env = {"LBA_ANONYMOUS_RATE": str(limit), "LBA_RATELIMIT_WINDOW": "300", "LBA_TRUSTED_PROXIES": "1"}
     if storage == "redis":
         env["LBA_RATELIMIT_STORAGE"] = request.getfixturevalue("redis_url")
     burster = f"203.0.113.{10 + len(storage)}"  # a fresh bucket per run, even on the session's Redis
-    with serve(index_dir, env) as served:
+    with serve(served_index, env) as served:
         baseline = [_get(served.url, f"198.51.100.{i}")[1] for i in range(1, 6)]
         with ThreadPoolExecutor(16) as pool:
             burst = [pool.submit(_get, served.url, burster) for _ in range(120)]
@@ -81,8 +66,8 @@ def test_a_burst_is_held_to_its_limit_across_four_workers_and_other_callers_are_
         assert len(touched) >= 2
 
 
-def test_slow_clients_do_not_hold_the_workers(index_dir):
-    with serve(index_dir) as served:
+def test_slow_clients_do_not_hold_the_workers(served_index):
+    with serve(served_index) as served:
         measure(served.url, 3)
         alone = measure(served.url, 20, timeout_s=3.0)
         with slow_sockets(served.url, 8):
@@ -91,8 +76,8 @@ def test_slow_clients_do_not_hold_the_workers(index_dir):
     assert p95(during) <= max(3 * p95(alone), p95(alone) + 0.5), (p95(alone), p95(during))
 
 
-def test_the_access_log_is_one_json_object_per_request_with_the_request_id(index_dir):
-    with serve(index_dir, workers=1) as served:
+def test_the_access_log_is_one_json_object_per_request_with_the_request_id(served_index):
+    with serve(served_index, workers=1) as served:
         request = urllib.request.Request(served.url + QUERY + "&x=%22quoted%22",
                                          headers={"X-Request-Id": "probe-1234567890"})
         with urllib.request.urlopen(request, timeout=30) as answer:

@@ -16,7 +16,6 @@ import pytest
 
 from scripts.probe_slow_clients import QUERY, free_port, measure, p95, serve, slow_sockets
 from tests.real_components import require, skip_if_opted_out
-from tests.test_gunicorn import index_dir  # noqa: F401 - the served index fixture
 
 CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
 
@@ -64,9 +63,9 @@ def nginx_in_front(upstream_url: str, folder: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(index_dir, tmp_path_factory):  # noqa: F811 - pytest fixture injection
+def stack(served_index, tmp_path_factory):
     folder = tmp_path_factory.mktemp("nginx")
-    with serve(index_dir, {"LBA_TRUSTED_PROXIES": "1"}, workers=2) as served:
+    with serve(served_index, {"LBA_TRUSTED_PROXIES": "1"}, workers=2) as served:
         with nginx_in_front(served.url, folder) as url:
             yield url, folder, served
 
