@@ -78,7 +78,10 @@ class JobsSearchSchema(Schema):
     latitude = FiniteFloat(validate=validate.Range(-90, 90, error="Doit être compris entre {min} et {max}."))
     longitude = FiniteFloat(validate=validate.Range(-180, 180, error="Doit être compris entre {min} et {max}."))
     radius = FiniteFloat(load_default=30.0,
-                         validate=validate.Range(0, 200, error="Doit être compris entre {min} et {max} km."))
+                         validate=validate.Range(0, 200, error="Doit être compris entre {min} et {max} km."),
+                         metadata={"description": "Rayon en km autour du lieu (défaut 30), jamais élargi : aucun "
+                                                  "résultat au-delà. 0 vaut le plus petit rayon pris en charge, "
+                                                  "1 km."})
     target_diploma_level = fields.String(
         validate=validate.OneOf(DIPLOMA_LEVELS, error="Valeurs possibles : {choices}."), error_messages=STRING)
     romes = CommaList(load_default=list, validate=_validate_romes, metadata={
