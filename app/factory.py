@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from flask import Flask
 
-from app.config import Settings
+from app.config import DEV_PUBLIC_BASE_URL, Settings
 from app.api.access import register_access
 from app.api.communes import init_app as init_communes
 from app.api.limits import register_request_limits
@@ -45,7 +45,14 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     live = LiveReferentials(settings.data_dir, load_referentials, current=app.extensions["lba.refs"])
     live.subscribe(lambda refs: _use_referentials(app, refs))
     app.extensions["lba.referentials"] = live  # other parts (métier index) subscribe to reloads here
-    app.before_request(lambda: None if live.check() is None else None)  # a cheap look every few seconds
+
+    @app.before_request
+    def _look_for_new_referentials() -> None:
+        live.check()  # a realpath and a few stat calls, at most every few seconds; the reload runs aside
+
+    if settings.public_base_url == DEV_PUBLIC_BASE_URL and not settings.demo:
+        logging.getLogger(__name__).warning("LBA_PUBLIC_BASE_URL is not set: links given out point to %s",
+                                            DEV_PUBLIC_BASE_URL)
     store = get_store(settings.database_url)
     app.extensions["lba.store"] = store
     init_http_hygiene(app, settings)  # before access: request id, CORS preflight, body limits, ProxyFix

@@ -10,9 +10,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from app.api import load_query
 from app.api.access import count_results
 from app.api.match import run_match
-from app.extensions import get_refs
 from app.errors import invalid_parameters
-from app.extensions import get_certifications, get_settings
+from app.extensions import get_certifications, get_refs, get_settings
 from app.schemas import STRING, CommaList, FiniteFloat, validate_romes
 from app.services.certifications import RNCP_RE, UnknownCertification
 from app.services.v3_adapter import OPCO_LABELS, AdapterContext, Filters, opco_spellings, search
@@ -23,6 +22,8 @@ bp = Blueprint("v3", __name__, url_prefix="/api/v3")
 MIN_RADIUS_KM = 1.0
 DIPLOMA_LEVELS = ("3", "4", "5", "6", "7")
 DEPARTEMENT_RE = re.compile(r"^([0-9]{2,3}|2[AB])$")
+#: What `departements` accepts, for the OpenAPI document: codes separated by commas, blanks ignored.
+DEPARTEMENTS_PATTERN = r"^( *([0-9]{2,3}|2[ABab])? *)(, *([0-9]{2,3}|2[ABab])? *)*$"
 # Parameters that may be repeated in the query string (?departements=69&departements=01).
 LIST_PARAMS = ("partners_to_exclude", "departements")
 
@@ -77,10 +78,14 @@ class JobsSearchSchema(Schema):
     latitude = FiniteFloat(validate=validate.Range(-90, 90, error="Doit être compris entre {min} et {max}."))
     longitude = FiniteFloat(validate=validate.Range(-180, 180, error="Doit être compris entre {min} et {max}."))
     radius = FiniteFloat(load_default=30.0,
-                         validate=validate.Range(0, 200, error="Doit être compris entre {min} et {max} km."))
+                         validate=validate.Range(0, 200, error="Doit être compris entre {min} et {max} km."),
+                         metadata={"description": "Rayon en km autour du lieu (défaut 30), jamais élargi : aucun "
+                                                  "résultat au-delà. 0 vaut le plus petit rayon pris en charge, "
+                                                  "1 km."})
     target_diploma_level = fields.String(
         validate=validate.OneOf(DIPLOMA_LEVELS, error="Valeurs possibles : {choices}."), error_messages=STRING)
     romes = CommaList(load_default=list, validate=_validate_romes, metadata={
+        "format": "rome-codes",
         "description": "Codes ROME séparés par des virgules (au plus 20), ex. D1102,M1805. Vide ou absent : pas "
                        "de filtre par métier. Avec rncp, les métiers des deux sont cherchés. Sans romes ni rncp, "
                        "un lieu (latitude, longitude) est obligatoire et tous les métiers y sont cherchés."})
@@ -89,12 +94,15 @@ class JobsSearchSchema(Schema):
         "description": "Certification RNCP, ex. RNCP34826 : cherche les métiers (codes ROME) auxquels mènent les "
                        "formations du catalogue qui la délivrent ; inconnue → 400."})
     partners_to_exclude = StringList(load_default=list)
-    departements = StringList(load_default=list, validate=_validate_departements)
+    departements = StringList(load_default=list, validate=_validate_departements, metadata={
+        "pattern": DEPARTEMENTS_PATTERN,
+        "description": "Codes de département (ex. 69, 2A, 971), séparés par des virgules ou répétés."})
     opco = fields.String(validate=validate.OneOf(OPCO_LABELS, error="Valeurs possibles : {choices}."),
                          error_messages=STRING)
     elligibleHandicapFilter = fields.Boolean(load_default=False, truthy={"true", "1"}, falsy={"false", "0"},
                                              validate=_refuse_handicap_filter,
                                              error_messages={"invalid": "Doit valoir true ou false."}, metadata={
+                                                 "enum": [False],
                                                  "description": "Seule la valeur false est prise en charge : "
                                                                 "true → 400 (donnée non disponible)."})
 

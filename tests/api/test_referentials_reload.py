@@ -10,7 +10,6 @@ import pytest
 
 from app.factory import create_app
 from app.referentials import load_referentials
-from app.referentials.live import LiveReferentials, data_version
 
 NEW_CODE = "A1199"
 NEW_ROW = "A1199,Testeur / Testeuse de matériel agricole,A1101,0,,A,A11,999991,99991,,,,,\n"
@@ -60,6 +59,7 @@ def test_a_running_app_picks_up_a_new_referentials_version(api_settings, engine,
 
 
 def test_a_broken_version_is_not_swapped_in(data_root, caplog):
+    from app.referentials.live import LiveReferentials
     live = LiveReferentials(data_root / "current", load_referentials, check_seconds=0.0)
     kept = live.current
     broken = _copy_data(data_root / "v1", data_root / "v3")
@@ -72,6 +72,7 @@ def test_a_broken_version_is_not_swapped_in(data_root, caplog):
 
 
 def test_subscribers_see_the_new_version_before_it_is_served(data_root):
+    from app.referentials.live import LiveReferentials
     calls = []
     live = LiveReferentials(data_root / "current", load_referentials, check_seconds=0.0)
     live.subscribe(lambda refs: calls.append((NEW_CODE in refs.rome, live.current is refs)))
@@ -83,6 +84,7 @@ def test_subscribers_see_the_new_version_before_it_is_served(data_root):
 
 
 def test_version_is_cheap_and_changes_with_a_file_replaced_in_place(data_root):
+    from app.referentials.live import data_version
     before = data_version(data_root / "current")
     assert before == data_version(data_root / "current")
     target = data_root / "v1" / "opco" / "opcos.csv"
@@ -91,6 +93,7 @@ def test_version_is_cheap_and_changes_with_a_file_replaced_in_place(data_root):
 
 
 def test_checks_are_spaced(data_root):
+    from app.referentials.live import LiveReferentials
     now = [0.0]
     live = LiveReferentials(data_root / "current", load_referentials, check_seconds=5.0, clock=lambda: now[0])
     _publish(data_root, _new_version(data_root))

@@ -13,7 +13,6 @@ from app.factory import create_app
 from app.search.contract import MatchQuery
 from app.search.embedded import EmbeddedEngine
 from app.search.geo import distance_km
-from app.services.certifications import Certifications, UnknownCertification
 from app.services.partners import create_key
 from mappings import formation
 from mappings.common import Place
@@ -100,6 +99,7 @@ def test_an_unknown_rncp_is_a_400_naming_it(client):
 
 
 def test_the_certification_table_counts_codes_and_follows_new_generations(refs, tmp_path):
+    from app.services.certifications import Certifications, UnknownCertification
     engine = EmbeddedEngine(tmp_path / "index")
     with engine.new_generation("formation") as builder:
         builder.add([_formation(refs, "A", RNCP_DEV, ["M1805"]), _formation(refs, "B", RNCP_DEV, ["M1855"]),

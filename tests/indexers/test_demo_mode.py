@@ -11,13 +11,13 @@ import pytest
 
 from app.config import Settings
 from indexers.pipeline import JobSettings, run_job
-from indexers.sources import DEMO_FILES, SourceNotConfigured, configured
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = ("app", "indexers", "mappings", "ranking")
 
 
 def test_without_demo_mode_no_source_defaults_to_the_demo_files(tmp_path):
+    from indexers.sources import DEMO_FILES
     settings = replace(Settings.from_env({}), demo_dir=str(tmp_path))
     plain = JobSettings.from_env(settings, {})
     assert (plain.ft_offers_file, plain.catalogue_source, plain.recruiters_source) == ("", "", "")
@@ -40,6 +40,7 @@ def test_a_job_without_its_source_fails_naming_the_variable(tmp_path, monkeypatc
 
 
 def test_configured_names_the_variable():
+    from indexers.sources import SourceNotConfigured, configured
     assert configured("x.json", "LBA_CATALOGUE_SOURCE") == "x.json"
     with pytest.raises(SourceNotConfigured, match="LBA_RECRUITERS_SOURCE is not set"):
         configured("", "LBA_RECRUITERS_SOURCE")
