@@ -60,5 +60,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     from app.api.v2 import bp as v2_bp
     app.register_blueprint(applications_bp)
     app.register_blueprint(v2_bp)
+    from app.api.applications import openapi_paths as applications_paths
+    from app.api.v2 import openapi_paths as v2_paths
+    app.extensions.setdefault("lba.openapi_paths", []).extend([applications_paths, v2_paths])
     register_error_handlers(app)
     return app

@@ -96,3 +96,53 @@ def reply_page():
         return render_template("applications/replied.html", intention=answer["intention"])
     except ApiError as error:
         return render_template("applications/link_error.html", message=error.message), error.status
+
+
+def _errors(**descriptions: str) -> dict[str, Any]:
+    return {code.removeprefix("e"): {"description": text, "content": {"application/json": {"schema": "ErrorSchema"}}}
+            for code, text in descriptions.items()}
+
+
+APPLICATION_ERRORS = _errors(
+    e400="Champ invalide, CV d'un type refusé (vérifié sur son contenu), adresse e-mail jetable.",
+    e404="Offre ou entreprise introuvable.",
+    e409="Recruteur sans adresse de candidature, ou clé d'idempotence déjà utilisée pour une autre candidature.",
+    e410="Offre expirée, pourvue, annulée ou close (80 candidatures).",
+    e413="CV de plus de 3 Mo.",
+    e429="Plafond atteint : 100 candidatures par jour, 3 par offre ou entreprise, 20 par jour et par entreprise "
+         "pour un même service partenaire (`details.rule` le nomme).",
+    e503="Service momentanément indisponible.")
+IDEMPOTENCY_PARAMETER = {"in": "header", "name": IDEMPOTENCY_HEADER, "required": False, "schema": {
+    "type": "string", "maxLength": 200}, "description": "Une nouvelle tentative avec la même clé et le même corps "
+                                                        "renvoie la première réponse sans rien renvoyer deux fois ; "
+                                                        "la même clé avec un autre corps répond 409."}
+ACCEPTED = {"description": "Candidature enregistrée ; les e-mails partent par la file d'envoi.",
+            "content": {"application/json": {"schema": {
+                "type": "object", "required": ["id"], "properties": {
+                    "id": {"type": "string"}, "status": {"type": "string", "enum": ["stored"]}}}}}}
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The OpenAPI operations of this blueprint (added to /api/openapi.json)."""
+    return {
+        "/api/v1/applications": {"post": {
+            "summary": "Candidater à une offre (offer_id) ou spontanément auprès d'une entreprise (company_siret).",
+            "tags": ["candidatures"], "parameters": [IDEMPOTENCY_PARAMETER],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": ApplicationSchema},
+                "multipart/form-data": {"schema": {"type": "object", "description": (
+                    "Les mêmes champs ; le CV en fichier `cv`, `answers` en texte JSON.")}}}},
+            "responses": {"202": ACCEPTED, **APPLICATION_ERRORS}}},
+        "/api/v1/applications/reply": {"post": {
+            "summary": "Réponse du recruteur par lien signé : entretien, ou refus avec un motif de la liste.",
+            "tags": ["candidatures"],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ReplySchema}}},
+            "responses": {"200": {"description": "Réponse enregistrée, le candidat est prévenu par e-mail.",
+                                  "content": {"application/json": {"schema": {"type": "object", "properties": {
+                                      "id": {"type": "string"},
+                                      "intention": {"type": "string", "enum": ["interview", "refusal"]}}}}}},
+                          **_errors(e400="Lien invalide ou falsifié, ou motif de refus absent de la liste.",
+                                    e404="Candidature introuvable.",
+                                    e409="Lien déjà utilisé ou candidature déjà traitée.",
+                                    e410="Lien expiré.")}}},
+    }

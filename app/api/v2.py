@@ -59,3 +59,19 @@ def create_application():
                for name in V2_EXTRA if data.get(name) is not None})
     status, answer = get_application_service().submit(application, key, f"v2:{scope}")
     return {"id": answer["id"]}, status
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The OpenAPI operations of the v2 compatibility endpoints."""
+    from app.api.applications import ACCEPTED, APPLICATION_ERRORS, IDEMPOTENCY_PARAMETER
+
+    return {
+        "/api/v2/application": {"post": {
+            "summary": "Candidature au format de l'API publique v2 (recipient_id : offers_<id>, "
+                       "recruiters_<id d'offre déposée>, companies_<SIRET> ; CV en data-URL base64).",
+            "tags": ["v2"], "parameters": [IDEMPOTENCY_PARAMETER],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": V2ApplicationSchema}}},
+            "responses": {"202": {**ACCEPTED, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}}}},
+                **APPLICATION_ERRORS}}},
+    }
