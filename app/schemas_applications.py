@@ -4,13 +4,32 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 URL_RE = re.compile(r"(https?://|www\.)", re.IGNORECASE)
 # Digits with optional +, spaces, dots, dashes or parentheses: 6 to 15 digits (E.164 allows 15).
 PHONE_RE = re.compile(r"^\+?[\d\s().-]{6,25}$")
 NAME_LENGTH = validate.Length(min=1, max=50, error="Entre {min} et {max} caractères.")
 CV_NAME_RE = r"(?i)^.+\.(pdf|docx)$"
+
+
+def strip_nul(value: Any) -> Any:
+    """`value` without NUL characters, at any depth: they mean nothing and PostgreSQL text cannot hold them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [strip_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {key: strip_nul(item) for key, item in value.items()}
+    return value
+
+
+class CleanSchema(Schema):
+    """A request schema whose input loses its NUL characters before validation."""
+
+    @pre_load
+    def _clean(self, data: Any, **_: Any) -> Any:
+        return strip_nul(data)
 
 
 def _no_url(value: str) -> None:
@@ -24,7 +43,7 @@ def _phone(value: str) -> None:
         raise ValidationError("Numéro de téléphone invalide.")
 
 
-class AnswerSchema(Schema):
+class AnswerSchema(CleanSchema):
     class Meta:
         unknown = RAISE
 
@@ -39,7 +58,7 @@ class V2AnswerSchema(AnswerSchema):
         unknown = EXCLUDE
 
 
-class CvSchema(Schema):
+class CvSchema(CleanSchema):
     class Meta:
         unknown = RAISE
 
@@ -48,7 +67,7 @@ class CvSchema(Schema):
     content = fields.String(required=True, metadata={"description": "Contenu du fichier en base64 (≤ 3 Mo)."})
 
 
-class ApplicationSchema(Schema):
+class ApplicationSchema(CleanSchema):
     """POST /api/v1/applications (JSON; multipart sends the same fields, the CV as a file part `cv`)."""
 
     class Meta:
@@ -72,7 +91,7 @@ class ApplicationSchema(Schema):
             raise ValidationError("Indiquez soit offer_id, soit company_siret.", "offer_id")
 
 
-class V2ApplicationSchema(Schema):
+class V2ApplicationSchema(CleanSchema):
     """The public service's /v2/application body, field for field (its OpenAPI has additionalProperties false)."""
 
     class Meta:
@@ -99,7 +118,7 @@ class V2ApplicationSchema(Schema):
     foreign_application_status_url = fields.String(allow_none=True, load_default=None)
 
 
-class ReplySchema(Schema):
+class ReplySchema(CleanSchema):
     """A recruiter's answer through a signed link (JSON API or the reply page's form)."""
 
     token = fields.String(required=True, validate=validate.Length(min=1, max=2000))

@@ -283,3 +283,12 @@ def test_an_unreachable_recruiter_ends_failed_and_the_applicant_is_told(app_env,
     assert states == {"application.recruiter": "failed", "application.applicant": "sent",
                       "application.recruiter.failed": "sent"}
     assert str(sink.messages[-1].message["Subject"]) == "Votre candidature n'a pas pu être envoyée"
+
+
+def test_nul_characters_are_dropped_not_stored(app_env) -> None:
+    # PostgreSQL text cannot hold NUL: without the cleaning this is a 500 there.
+    answer = app_env.test_client().post(URL, json=application_body(first_name="Lé\x00a", message="a\x00b"))
+    assert answer.status_code == 202, answer.get_json()
+    with app_env.extensions["lba.store"].connect() as conn:
+        row = conn.execute(sa.select(applications)).mappings().one()
+    assert (row["applicant_first_name"], row["message"]) == ("Léa", "ab")
