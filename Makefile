@@ -7,7 +7,7 @@ DEMO_SCALE ?= national
 export DEMO_SCALE
 
 .PHONY: run test install install-dev demo index bench-engine bench-engines opensearch-prepare opensearch-start \
-	opensearch-stop ops-deps clean
+	opensearch-stop clean
 
 ## run: install, generate the demo data, index it and serve on PORT (default 8000)
 run: install
@@ -15,14 +15,20 @@ run: install
 
 ## test: install test dependencies, resolve the OpenSearch test node (Maven), run the whole suite;
 ## the engine tests start the node themselves (or reuse one started by `make opensearch-start`)
-test: install-dev opensearch-prepare ops-deps
+test: install-dev opensearch-prepare system-deps
 	$(PY) -m pytest
 
-## ops-deps: Debian's redis-server and nginx, which the rate-limit and proxy tests start (installed once)
-ops-deps:
-	@command -v redis-server >/dev/null 2>&1 && test -x /usr/sbin/nginx || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    redis-server nginx; }
+## system-deps: the Debian packages the tests start for real (PostgreSQL 15 for the store, redis-server for
+## shared rate limits, nginx in front of gunicorn, Chromium and its driver for the browser tests); installed once
+.PHONY: system-deps db-upgrade worker
+PG_BIN ?= /usr/lib/postgresql/15/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYSTEM_PACKAGES := postgresql-15 redis-server nginx chromium chromium-driver
+system-deps:
+	@test -x $(PG_BIN)/initdb && command -v redis-server >/dev/null 2>&1 && test -x /usr/sbin/nginx \
+	  && command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); }
 
 ## opensearch-*: the single-node OpenSearch of the tests, from Maven Central artifacts (cached in ~/.m2)
 opensearch-prepare: install-dev
@@ -46,6 +52,13 @@ $(VENV)/.installed: requirements.txt setup.cfg pyproject.toml
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PIP) -r requirements-dev.txt
 	touch $@
+
+## db-upgrade / worker: migrate the store; deliver the outbox's e-mails (SMTP_* settings)
+db-upgrade: install
+	$(VENV)/bin/lba db upgrade
+
+worker: install
+	$(VENV)/bin/lba worker
 
 ## demo / index: the two halves of `make run` on their own
 demo: install

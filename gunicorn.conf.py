@@ -37,3 +37,9 @@ def pre_fork(server, worker):  # noqa: ARG001 - gunicorn's hook signature
 limit_request_line = 8190
 limit_request_fields = 200
 limit_request_field_size = 16380
+
+def post_fork(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+    """Drop the store engines inherited from the preloading master: each worker opens its own connections."""
+    from app.store import dispose_after_fork
+
+    dispose_after_fork()

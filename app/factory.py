@@ -17,6 +17,7 @@ from app.referentials.live import LiveReferentials
 from app.search import build_engine
 from app.search.contract import SearchEngine
 from app.services.certifications import Certifications
+from app.services.applications import ApplicationService
 from app.services.match import MatchService
 from app.services.partners import KeyChecker
 from app.services.ratelimit import RateLimiter, storage_uri
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     register_request_limits(app, settings.max_query_bytes)  # before access: a 414 costs no rate-limit write
     limiter = RateLimiter(storage_uri(settings.ratelimit_storage, settings.ratelimit_path), settings.ratelimit_window)
     register_access(app, KeyChecker(store), limiter, settings.anonymous_rate)
+    app.extensions["lba.applications"] = ApplicationService(store, app.extensions["lba.engine"], settings,
+                                                            refs=app.extensions["lba.refs"])
 
     from app.api.details import bp as details_bp
     from app.api.health import bp as health_bp
@@ -74,6 +77,13 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.register_blueprint(v3_bp)
     app.register_blueprint(metiers_bp)
     app.register_blueprint(communes_bp)
+    from app.api.applications import bp as applications_bp
+    from app.api.v2 import bp as v2_bp
+    app.register_blueprint(applications_bp)
+    app.register_blueprint(v2_bp)
+    from app.api.applications import openapi_paths as applications_paths
+    from app.api.v2 import openapi_paths as v2_paths
+    app.extensions.setdefault("lba.openapi_paths", []).extend([applications_paths, v2_paths])
     register_error_handlers(app)
     return app
 

@@ -12,6 +12,7 @@ import redis
 from click.testing import CliRunner
 
 from app.factory import create_app
+from app.store import upgraded_store
 from app.services.partners import create_key, list_keys, revoke_key
 from scripts.cli import main as cli
 from tests.redis_server import redis_server
@@ -22,6 +23,7 @@ def _limited_app(api_settings, engine, tmp_path, **changes):
     settings = replace(api_settings, ratelimit_path=str(tmp_path / "rl.sqlite"), anonymous_rate=3,
                        database_url=f"sqlite:///{tmp_path / 'store.sqlite'}",
                        **({"ratelimit_window": 60} | changes))
+    upgraded_store(settings.database_url)
     return create_app(settings, engine=engine)
 
 
@@ -154,6 +156,9 @@ def test_limits_live_in_redis_and_fail_open_when_redis_dies(api_settings, engine
 def test_cli_creates_lists_and_revokes_keys(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
     runner = CliRunner()
+    refused = runner.invoke(cli, ["apikey", "list"])
+    assert refused.exit_code != 0 and "lba db upgrade" in refused.output
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
     created = runner.invoke(cli, ["apikey", "create", "1jeune1solution", "--rate", "30"])
     assert created.exit_code == 0 and "lba_" in created.output
     listed = runner.invoke(cli, ["apikey", "list"])
