@@ -15,7 +15,7 @@ from app.services.mailer import Rendered, SmtpConfig, SmtpSender
 from app.services.outbox import OutboxPolicy, deliver, enqueue, status_counts, worker_id
 from app.store import get_store, outbox, write_tx
 from scripts.smtp_sink import Hold, SmtpSink
-from tests.store.databases import postgres, store_url, wait_for  # noqa: F401 - fixtures
+from tests.store.databases import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FROM = "La bonne alternance <ne-pas-repondre@lba.test>"
