@@ -18,7 +18,6 @@ from app.store import applications, outbox, write_tx
 from scripts.smtp_sink import SmtpSink
 from tests.api.applications_setup import (COMPANY_EMAIL, COMPANY_SIRET, DEPOSIT_EMAIL, RECRUITER, SIRET, app_env,  # noqa: F401
                                           application_body, b64, deposit, docx_bytes, pdf_bytes)
-from tests.store.databases import postgres, store_url  # noqa: F401 - fixtures
 
 URL = "/api/v1/applications"
 

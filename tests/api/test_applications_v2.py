@@ -16,7 +16,6 @@ import schemathesis
 from app.config import Settings
 from app.store import applications, outbox, write_tx
 from tests.api.applications_setup import COMPANY_SIRET, app_env, pdf_bytes  # noqa: F401
-from tests.store.databases import postgres, store_url  # noqa: F401 - fixtures
 
 PUBLIC = Path(Settings.from_env().data_dir) / "samples" / "lba_openapi_2026.json"
 CV = "data:application/pdf;base64," + base64.b64encode(pdf_bytes()).decode()

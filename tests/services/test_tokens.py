@@ -8,7 +8,6 @@ from itsdangerous import URLSafeTimedSerializer
 
 from app.services.tokens import TokenExpired, TokenInvalid, Tokens, TokenUsed
 from app.store import get_store, write_tx
-from tests.store.databases import postgres, store_url  # noqa: F401 - fixtures
 
 KEY = "test-signing-key"
 

@@ -1,7 +1,7 @@
 """Real databases for the store tests: a throw-away PostgreSQL 15 cluster and fresh SQLite files.
 
-Import the fixtures into a test module (`from tests.store.databases import postgres, store_url`)
-and every test taking `store_url` runs on SQLite and on PostgreSQL, each time on an empty,
+tests/conftest.py imports the fixtures once (one cluster per session): every test taking
+`store_url` runs on SQLite and on PostgreSQL, each time on an empty,
 migrated database. The cluster lives in a temporary folder (initdb, a free port, its socket in
 that folder) and is stopped at the end of the session. LBA_TEST_NO_POSTGRES=1 is the explicit
 opt-out on a machine without PostgreSQL; without it a cluster that cannot start fails the tests.

@@ -19,7 +19,7 @@ from app.search.embedded import EmbeddedEngine
 from app.store import StoreOutOfDate, api_keys, get_store, metadata, upgrade, write_tx
 from app.store.engine import engine_for
 from app.store.migrate import current_revision, head_revision
-from tests.store.databases import DATABASES, postgres, store_url  # noqa: F401 - fixtures
+from tests.store.databases import DATABASES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import requests
 
 from scripts.bench_applications import PDF, build_index, free_port, wait_http
-from tests.store.databases import postgres  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +24,7 @@ def _server(url: str, index: Path, port: int, log) -> subprocess.Popen:  # type:
                             stdout=subprocess.DEVNULL, stderr=log)
 
 
-def test_two_app_servers_on_one_postgresql_share_every_write(postgres, tmp_path) -> None:  # noqa: F811
+def test_two_app_servers_on_one_postgresql_share_every_write(postgres, tmp_path) -> None:
     from app.store import upgraded_store
 
     url = postgres.create_database()
