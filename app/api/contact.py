@@ -123,3 +123,77 @@ def opt_out_confirm():
         return opt_out.confirm_opt_out(store(), get_engine(), signer(), data["id"], data["token"], now())
     except (opt_out.OptOutError, LinkError) as exc:
         raise _refused(exc) from None
+
+
+# ----- OpenAPI ------------------------------------------------------------------------------------------
+def _errors(**described: str) -> dict[str, Any]:
+    return {code: {"description": text, "content": {"application/json": {"schema": "ErrorSchema"}}}
+            for code, text in described.items()}
+
+
+def _json(schema: Any, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The OpenAPI operations of this blueprint (collected by app/api/openapi.py)."""
+    from app.schemas_contact import (AppointmentContextSchema, AppointmentUnavailableSchema, CallbackContextSchema,
+                                     CallbackCreatedSchema, OptOutConfirmedSchema, OptOutCreatedSchema,
+                                     OptOutMatchSchema)
+
+    invalid = {"400": "Corps invalide : chaque champ fautif est listé dans `details`."}
+    link = {"403": "Lien falsifié, d'un autre usage ou d'une autre demande.", "410": "Lien expiré."}
+    return {
+        "/api/v1/callbacks": {"post": {
+            "summary": "Demander à être recontacté par le centre de formation d'une formation (RDV Apprentissage).",
+            "description": "Seulement pour les formations qui acceptent les demandes et ont une adresse de contact. "
+                           "Une même adresse ne peut redemander la même formation avant 4 jours.",
+            "tags": ["contact"], "requestBody": {"required": True, "content": {"application/json": {
+                "schema": CallbackRequestSchema}}},
+            "responses": {"202": _json(CallbackCreatedSchema, "Demande enregistrée ; les e-mails partent."),
+                          **_errors(**invalid, **{"404": "Formation introuvable.",
+                                                  "409": "Demande en cours pour cette adresse et cette formation "
+                                                         "(date dans `details.pending_since`).",
+                                                  "422": "Cette formation ne reçoit pas de demandes.",
+                                                  "429": "Trop de requêtes."})}}},
+        "/api/v1/callbacks/context": {"get": {
+            "summary": "Si une formation accepte les demandes de contact, et les choix du formulaire.",
+            "tags": ["contact"], "parameters": [{"in": "query", "schema": CallbackContextQuerySchema}],
+            "responses": {"200": _json(CallbackContextSchema, "Disponibilité et choix."),
+                          **_errors(**{"400": "Paramètre manquant."})}}},
+        "/api/v2/appointment": {"post": {
+            "summary": "Contexte de prise de rendez-vous d'une formation, au format du service public (compatibilité).",
+            "description": "Corps : exactement un identifiant. Seule `cle_ministere_educatif` est reconnue ; "
+                           "les autres répondent « non disponible ».",
+            "tags": ["compatibilité"], "requestBody": {"required": True, "content": {"application/json": {
+                "schema": AppointmentRequestSchema}}},
+            "responses": {"200": {"description": "Contexte, ou `{\"error\": \"Appointment request not available\"}`.",
+                                  "content": {"application/json": {"schema": {"oneOf": [
+                                      AppointmentContextSchema, AppointmentUnavailableSchema]}}}},
+                          **_errors(**invalid)}}},
+        "/api/v1/companies/opt-out/match": {"post": {
+            "summary": "Lesquels des SIRET indiqués cette adresse peut retirer (rien n'est envoyé ni retiré).",
+            "tags": ["entreprises"], "requestBody": {"required": True, "content": {"application/json": {
+                "schema": OptOutRequestSchema}}},
+            "responses": {"200": _json(OptOutMatchSchema, "Statut de chaque SIRET."), **_errors(**invalid)}}},
+        "/api/v1/companies/opt-out": {"post": {
+            "summary": "Demander le retrait d'entreprises : un lien de confirmation est envoyé à l'adresse donnée.",
+            "description": "L'adresse doit être le contact connu de l'établissement ou une adresse du même domaine "
+                           "d'entreprise (pas une messagerie publique).",
+            "tags": ["entreprises"], "requestBody": {"required": True, "content": {"application/json": {
+                "schema": OptOutRequestSchema}}},
+            "responses": {"202": _json(OptOutCreatedSchema, "Demande enregistrée ; e-mail de confirmation envoyé."),
+                          **_errors(**invalid, **{"422": "Aucun établissement ne peut être retiré avec cette adresse "
+                                                         "(statuts dans `details.companies`)."})}}},
+        "/api/v1/companies/opt-out/confirm": {"post": {
+            "summary": "Confirmer avec le lien reçu : les entreprises disparaissent de la recherche immédiatement.",
+            "tags": ["entreprises"], "requestBody": {"required": True, "content": {"application/json": {
+                "schema": OptOutConfirmSchema}}},
+            "responses": {"200": _json(OptOutConfirmedSchema, "Retrait enregistré."),
+                          **_errors(**invalid, **link, **{"409": "Lien déjà utilisé."})}}},
+    }
+
+
+@bp.record_once
+def _register_openapi(state: Any) -> None:
+    state.app.extensions.setdefault("lba.openapi_paths", []).append(openapi_paths)
