@@ -15,8 +15,16 @@ run: install
 
 ## test: install test dependencies, resolve the OpenSearch test node (Maven), run the whole suite;
 ## the engine tests start the node themselves (or reuse one started by `make opensearch-start`)
-test: install-dev opensearch-prepare
+test: install-dev opensearch-prepare postgres-install
 	$(PY) -m pytest
+
+## postgres-install: the PostgreSQL 15 binaries the store tests start a throw-away cluster with (Debian package)
+.PHONY: postgres-install db-upgrade worker
+PG_BIN ?= /usr/lib/postgresql/15/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+postgres-install:
+	@test -x $(PG_BIN)/initdb || { $(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-15; }
 
 ## opensearch-*: the single-node OpenSearch of the tests, from Maven Central artifacts (cached in ~/.m2)
 opensearch-prepare: install-dev
@@ -40,6 +48,13 @@ $(VENV)/.installed: requirements.txt setup.cfg pyproject.toml
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PIP) -r requirements-dev.txt
 	touch $@
+
+## db-upgrade / worker: migrate the store; deliver the outbox's e-mails (SMTP_* settings)
+db-upgrade: install
+	$(VENV)/bin/lba db upgrade
+
+worker: install
+	$(VENV)/bin/lba worker
 
 ## demo / index: the two halves of `make run` on their own
 demo: install

@@ -23,3 +23,10 @@ def pre_fork(server, worker):  # noqa: ARG001 - gunicorn's hook signature
 
     gc.collect()
     gc.freeze()
+
+
+def post_fork(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+    """Drop the store engines inherited from the preloading master: each worker opens its own connections."""
+    from app.store import dispose_after_fork
+
+    dispose_after_fork()

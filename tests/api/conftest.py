@@ -8,6 +8,7 @@ import pytest
 
 from app.config import Settings
 from app.factory import create_app
+from app.store import upgraded_store
 from app.search.contract import KINDS
 from app.search.embedded import EmbeddedEngine
 from tests.factories import make_documents
@@ -33,8 +34,10 @@ def engine(tmp_path_factory, documents):
 def api_settings(settings: Settings, tmp_path_factory) -> Settings:
     """Settings with a private store and rate-limit file, and a rate no functional test reaches."""
     folder = tmp_path_factory.mktemp("store")
-    return replace(settings, database_url=f"sqlite:///{folder / 'lba.sqlite'}",
-                   ratelimit_path=str(folder / "ratelimit.sqlite"), anonymous_rate=100000)
+    built = replace(settings, database_url=f"sqlite:///{folder / 'lba.sqlite'}",
+                    ratelimit_path=str(folder / "ratelimit.sqlite"), anonymous_rate=100000)
+    upgraded_store(built.database_url)  # the app refuses a store that is behind the migrations
+    return built
 
 
 @pytest.fixture(scope="module")

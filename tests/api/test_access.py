@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.factory import create_app
+from app.store import upgraded_store
 from app.services.partners import create_key, list_keys, revoke_key
 from app.services.ratelimit import RateLimiter
 from scripts.cli import main as cli
@@ -18,6 +19,7 @@ from scripts.cli import main as cli
 def limited(api_settings, engine, tmp_path):
     settings = replace(api_settings, ratelimit_path=str(tmp_path / "rl.sqlite"), anonymous_rate=3,
                        database_url=f"sqlite:///{tmp_path / 'store.sqlite'}")
+    upgraded_store(settings.database_url)
     app = create_app(settings, engine=engine)
     return app, app.extensions["lba.store"]
 
@@ -82,6 +84,9 @@ def test_rate_limiter_windows(tmp_path):
 def test_cli_creates_lists_and_revokes_keys(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
     runner = CliRunner()
+    refused = runner.invoke(cli, ["apikey", "list"])
+    assert refused.exit_code != 0 and "lba db upgrade" in refused.output
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
     created = runner.invoke(cli, ["apikey", "create", "1jeune1solution", "--rate", "30"])
     assert created.exit_code == 0 and "lba_" in created.output
     listed = runner.invoke(cli, ["apikey", "list"])

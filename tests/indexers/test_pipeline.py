@@ -22,7 +22,7 @@ from app.referentials import Referentials
 from app.search.contract import MatchQuery, SearchEngine
 from app.search.embedded import EmbeddedEngine
 from app.services.deposited_offers import doc_id, index_deposited_offer, save_deposited_offer
-from app.store import company_opt_outs, deposited_offers, get_store, job_locks
+from app.store import company_opt_outs, deposited_offers, job_locks, upgraded_store
 from indexers import pipeline
 from indexers.france_travail_api import FranceTravailClient, FranceTravailConfig
 from indexers.pipeline import JOBS, Job, JobSettings, check_threshold, run_job
@@ -48,9 +48,11 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory, refs: Referentials) -> Pa
 
 @pytest.fixture()
 def job_env(tmp_path: Path, demo_dir: Path) -> Settings:
-    return replace(Settings.from_env({}), index_dir=str(tmp_path / "index"),
-                   database_url=f"sqlite:///{tmp_path / 'lba.sqlite'}", demo_dir=str(demo_dir.parent),
-                   demo_scale="small")
+    env = replace(Settings.from_env({}), index_dir=str(tmp_path / "index"),
+                  database_url=f"sqlite:///{tmp_path / 'lba.sqlite'}", demo_dir=str(demo_dir.parent),
+                  demo_scale="small")
+    upgraded_store(env.database_url)  # the jobs refuse a store that `lba db upgrade` has not migrated
+    return env
 
 
 @pytest.fixture()
@@ -60,7 +62,7 @@ def job_settings(job_env: Settings) -> JobSettings:
 
 @pytest.fixture()
 def store(job_env: Settings) -> sa.Engine:
-    return get_store(job_env.database_url)
+    return upgraded_store(job_env.database_url)
 
 
 @pytest.fixture()

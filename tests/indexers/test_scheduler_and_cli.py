@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from app.config import Settings
 from app.referentials import ReferenceDataError, Referentials
 from app.search.embedded import EmbeddedEngine
-from app.store import get_store
+from app.store import get_store, upgraded_store
 from indexers import referentials as referentials_refresh
 from indexers.pipeline import JobSettings, RunResult, run_job
 from indexers.runs import recent_runs
@@ -28,8 +28,10 @@ SAMPLES = Path(Settings.from_env().data_dir) / "samples"
 
 @pytest.fixture()
 def job_env(tmp_path: Path) -> Settings:
-    return replace(Settings.from_env({}), index_dir=str(tmp_path / "index"),
-                   database_url=f"sqlite:///{tmp_path / 'lba.sqlite'}")
+    env = replace(Settings.from_env({}), index_dir=str(tmp_path / "index"),
+                  database_url=f"sqlite:///{tmp_path / 'lba.sqlite'}")
+    upgraded_store(env.database_url)  # the jobs refuse a store that `lba db upgrade` has not migrated
+    return env
 
 
 # ----- scheduler -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from app.factory import create_app
+from app.store import upgraded_store
 from app.search.contract import KINDS, EngineUnavailable, MatchQuery
 from app.search.elastic import ConnectionConfig, ElasticEngine
 from ranking import RankingContext
@@ -158,6 +159,7 @@ def test_an_unreachable_engine_is_unavailable_and_unhealthy(flavor):
 def test_the_api_answers_503_when_the_engine_is_down(settings, tmp_path):
     api_settings = replace(settings, database_url=f"sqlite:///{tmp_path / 'lba.sqlite'}",
                            ratelimit_path=str(tmp_path / "ratelimit.sqlite"), anonymous_rate=100000)
+    upgraded_store(api_settings.database_url)
     app = create_app(api_settings, engine=_engine(f"http://127.0.0.1:{free_port()}"))
     client = app.test_client()
     health = client.get("/healthz")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from app.store import get_store
+from app.store import upgraded_store
 from indexers.pipeline import JobSettings, run_job
 from indexers.recruiters import iter_documents
 from indexers import ImportStats
@@ -16,7 +16,7 @@ def test_weekly_job_writes_a_file_the_recruiters_import_reads(small_dir, refs, s
     job_settings = JobSettings(hiring_companies=str(small_dir / demo_hiring.COMPANIES_FILE),
                                hiring_history=str(small_dir / demo_hiring.HIRINGS_FILE),
                                recruiters_source=str(out))
-    store = get_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    store = upgraded_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     result = run_job("hiring", settings=replace(settings, index_dir=str(tmp_path / "index")),
                      job_settings=job_settings, store=store, refs=refs)
     assert result.outcome == "success", result.error
@@ -27,7 +27,7 @@ def test_weekly_job_writes_a_file_the_recruiters_import_reads(small_dir, refs, s
 
 
 def test_weekly_job_without_a_history_fails_with_a_clear_reason(refs, settings, tmp_path):
-    store = get_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    store = upgraded_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     result = run_job("hiring", settings=settings, job_settings=JobSettings(recruiters_source=str(tmp_path / "x.json")),
                      store=store, refs=refs)
     assert result.outcome == "failed" and "LBA_HIRING_COMPANIES" in result.error

@@ -9,6 +9,7 @@ import pytest
 
 from app.config import Settings
 from app.referentials import load_referentials
+from app.store import upgraded_store
 from indexers import referentials as referentials_refresh
 from indexers.pipeline import JobSettings, run_job
 from indexers.referential_sources import ConversionError, insee_naf, outputs, parse_sources
@@ -111,6 +112,7 @@ def test_the_shrink_rule_applies_to_converted_sources(base: Path, served: dict[s
 def test_the_job_reads_lba_referentials_sources(base: Path, served: dict[str, bytes], tmp_path: Path) -> None:
     settings = replace(Settings.from_env({}), data_dir=str(base), index_dir=str(tmp_path / "index"),
                        database_url=f"sqlite:///{tmp_path / 'lba.sqlite'}")
+    upgraded_store(settings.database_url)
     target = tmp_path / "referentials"
     with file_server(served) as url:
         env = {"LBA_REFERENTIALS_DIR": str(target),

@@ -1,13 +1,9 @@
-"""The transactional store (SQLite by default, PostgreSQL through DATABASE_URL): tables and the one engine builder."""
+"""Tables that existed before the migration history: API keys, job runs and locks, opt-outs, deposited offers."""
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
-metadata = sa.MetaData()
+from app.store.base import metadata
 
 api_keys = sa.Table(
     "api_keys", metadata,
@@ -102,28 +98,3 @@ deposited_offers = sa.Table(
     # Every write sets it: the incremental job and the post-rebuild replay select on it.
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, index=True),
 )
-
-_engines: dict[str, Engine] = {}
-_lock = threading.Lock()
-
-
-def get_store(database_url: str) -> Engine:
-    """The SQLAlchemy engine of `database_url`, created once per process with its tables."""
-    with _lock:
-        if database_url not in _engines:
-            if database_url.startswith("sqlite:///"):
-                Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(database_url, pool_pre_ping=True)
-            if engine.dialect.name == "sqlite":
-                sa.event.listen(engine, "connect", _sqlite_pragmas)
-            metadata.create_all(engine)
-            _engines[database_url] = engine
-        return _engines[database_url]
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    # WAL lets web workers read while the scheduler writes; the busy timeout absorbs short write locks.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
