@@ -11,6 +11,7 @@ from app.services.callbacks import APPLICANT_TYPES, REASONS, REFERRERS
 REQUIRED = "Champ obligatoire."
 STRING = {"required": REQUIRED, "null": REQUIRED, "invalid": "Doit être une chaîne de caractères."}
 UNKNOWN_FIELD = "Champ inconnu."
+MAX_50 = "50 caractères au plus."
 # A name is a name: no digits-only strings and no links (the public service forbids URLs there too).
 URL_RE = re.compile(r"https?://|www\.", re.IGNORECASE)
 #: French numbers (0X XX XX XX XX, +33 X...) or international ones: 8 to 15 digits once separators go.
@@ -55,9 +56,9 @@ class CallbackRequestSchema(_Strict):
 
     formation_id = fields.String(required=True, validate=validate.Length(min=1, max=200, error="Identifiant invalide."),
                                  error_messages=STRING)
-    first_name = fields.String(required=True, validate=[validate.Length(max=50, error="50 caractères au plus."), _name],
+    first_name = fields.String(required=True, validate=[validate.Length(max=50, error=MAX_50), _name],
                                error_messages=STRING)
-    last_name = fields.String(required=True, validate=[validate.Length(max=50, error="50 caractères au plus."), _name],
+    last_name = fields.String(required=True, validate=[validate.Length(max=50, error=MAX_50), _name],
                               error_messages=STRING)
     email = _email()
     phone = fields.String(required=True, validate=_phone, error_messages=STRING)

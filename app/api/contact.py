@@ -162,7 +162,8 @@ def openapi_paths() -> dict[str, Any]:
             "responses": {"200": _json(CallbackContextSchema, "Disponibilité et choix."),
                           **_errors(**{"400": "Paramètre manquant."})}}},
         "/api/v2/appointment": {"post": {
-            "summary": "Contexte de prise de rendez-vous d'une formation, au format du service public (compatibilité).",
+            "summary": "Contexte de prise de rendez-vous d'une formation, au format du service public "
+                       "(compatibilité).",
             "description": "Corps : exactement un identifiant. Seule `cle_ministere_educatif` est reconnue ; "
                            "les autres répondent « non disponible ».",
             "tags": ["compatibilité"], "requestBody": {"required": True, "content": {"application/json": {
@@ -183,8 +184,8 @@ def openapi_paths() -> dict[str, Any]:
             "tags": ["entreprises"], "requestBody": {"required": True, "content": {"application/json": {
                 "schema": OptOutRequestSchema}}},
             "responses": {"202": _json(OptOutCreatedSchema, "Demande enregistrée ; e-mail de confirmation envoyé."),
-                          **_errors(**invalid, **{"422": "Aucun établissement ne peut être retiré avec cette adresse "
-                                                         "(statuts dans `details.companies`)."})}}},
+                          **_errors(**invalid, **{"422": "Aucun établissement ne peut être retiré avec cette "
+                                                         "adresse (statuts dans `details.companies`)."})}}},
         "/api/v1/companies/opt-out/confirm": {"post": {
             "summary": "Confirmer avec le lien reçu : les entreprises disparaissent de la recherche immédiatement.",
             "tags": ["entreprises"], "requestBody": {"required": True, "content": {"application/json": {

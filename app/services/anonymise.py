@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.store import applications, outbox, write_tx
-from app.store_contact import callback_requests, company_opt_out_requests
+from app.store.contact import callback_requests, company_opt_out_requests
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,8 @@ def anonymise(store: Engine, now: datetime, years: int = RETENTION_YEARS) -> dic
                 conn.execute(sa.update(outbox)
                              .where(outbox.c.ref_type == target.ref_type, outbox.c.ref_id.in_(ids),
                                     outbox.c.state.in_(("sent", "failed", "unconfirmed")))
-                             .values(to_address=REDACTED, reply_to="", subject=REDACTED, text_body="", html_body="", attachment=None,
-                                     attachment_name=None, on_failure=None))
+                             .values(to_address=REDACTED, reply_to="", subject=REDACTED, text_body="", html_body="",
+                                     attachment=None, attachment_name=None, on_failure=None))
             done += len(ids)
         counts[table.name] = done
     log.info("anonymisation before %s: %s", limit.date().isoformat(), counts)

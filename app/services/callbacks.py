@@ -16,7 +16,7 @@ from app.services import contact_mail
 from app.services.contact_links import LinkSigner
 from app.services.working_days import PARIS, add_working_days
 from app.store import write_tx
-from app.store_contact import callback_requests
+from app.store.contact import callback_requests
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,8 @@ def answer_callback(store: Engine, signer: LinkSigner, request_id: str, token: s
                                   {"id": request_id})
         if kind == "personalised_answer":
             contact_mail.enqueue(conn, to=row["email"], template="callback_answer_to_applicant",
-                                 context=_mail_context(row), kind="callback.answer", ref=("callback", request_id), now=now)
+                                 context=_mail_context(row), kind="callback.answer", ref=("callback", request_id),
+                                 now=now)
     log.info("callback request %s answered (%s)", request_id, kind)
     return _view(row)
 
@@ -282,7 +283,8 @@ def send_reminders(store: Engine, signer: LinkSigner, now: datetime, base_url: s
     return sent
 
 
-def appointment_context(engine: SearchEngine, formation_id: str, base_url: str, referrer: str = "lba") -> dict[str, Any]:
+def appointment_context(engine: SearchEngine, formation_id: str, base_url: str,
+                        referrer: str = "lba") -> dict[str, Any]:
     """The public service's appointment context of a formation: its CFA, place and the form's link.
 
     Raises FormationNotFound / CallbackUnavailable when requests cannot be made for it.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from app.search.contract import EngineUnavailable, SearchEngine
 from app.services import contact_mail
 from app.services.contact_links import LinkError, LinkSigner
 from app.store import company_opt_outs, write_tx
-from app.store_contact import company_opt_out_requests
+from app.store.contact import company_opt_out_requests
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +176,7 @@ def confirm_opt_out(store: Engine, engine: SearchEngine, signer: LinkSigner, req
     Raises LinkError (tampered, expired, other purpose) or AlreadyConfirmed (the link was used).
     """
     signer.verify(CONFIRM_PURPOSE, token, request_id, CONFIRM_MAX_AGE, now)
+    names = _names(store, engine, request_id)  # read before the write lock is taken
     with write_tx(store) as conn:
         row = conn.execute(sa.select(company_opt_out_requests)
                            .where(company_opt_out_requests.c.id == request_id)).mappings().first()
@@ -195,14 +196,23 @@ def confirm_opt_out(store: Engine, engine: SearchEngine, signer: LinkSigner, req
         fresh = [{"siret": s, "reason": reason, "created_at": now} for s in sirets if s not in known]
         if fresh:
             conn.execute(sa.insert(company_opt_outs), fresh)
-        docs = engine.get_many("company", sirets)
-        companies = [{"siret": s, "name": (docs.get(s) or {}).get("title", "")} for s in sirets]
+        companies = [{"siret": s, "name": names.get(s, "")} for s in sirets]
         contact_mail.enqueue(conn, to=row["email"], template="opt_out_done",
-                             context={"companies": companies}, kind="opt_out.done", ref=("company_opt_out", request_id), now=now)
+                             context={"companies": companies}, kind="opt_out.done",
+                             ref=("company_opt_out", request_id), now=now)
     removed = remove_from_search(engine, sirets)
     log.info("opt-out request %s confirmed: %d establishment(s), %d removed from the index",
              request_id, len(sirets), removed)
     return {"id": request_id, "sirets": sirets, "removed_from_search": removed}
+
+
+def _names(store: Engine, engine: SearchEngine, request_id: str) -> dict[str, str]:
+    """Names of the companies of a request, for the confirmation e-mail (empty when the request is unknown)."""
+    with store.connect() as conn:
+        sirets = conn.execute(sa.select(company_opt_out_requests.c.sirets)
+                              .where(company_opt_out_requests.c.id == request_id)).scalar()
+    docs = engine.get_many("company", list(sirets or []))
+    return {siret: doc.get("title", "") for siret, doc in docs.items()}
 
 
 def remove_from_search(engine: SearchEngine, sirets: list[str]) -> int:
@@ -214,8 +224,3 @@ def remove_from_search(engine: SearchEngine, sirets: list[str]) -> int:
         log.warning("search engine unavailable: %d opted-out companies stay listed until the next import",
                     len(sirets))
         return 0
-
-
-def utcnow() -> datetime:
-    """The current UTC time (services take `now` as a parameter; handlers pass this)."""
-    return datetime.now(timezone.utc)

@@ -1,4 +1,4 @@
-"""Contact endpoints over HTTP: callbacks (v1, v2 appointment), the CFA's page, company opt-out; privacy of addresses."""
+"""Contact endpoints over HTTP: callbacks (v1 and v2 appointment), the CFA's page, company opt-out, privacy."""
 from __future__ import annotations
 
 import html
@@ -6,7 +6,6 @@ import json
 import logging
 import re
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
@@ -14,11 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from app.search.embedded import EmbeddedEngine
-from app.services.contact_links import LinkSigner
 from app.store import get_store
-from app.store_contact import callback_requests
+from app.store.contact import callback_requests
 from scripts.smtp_sink import SmtpSink
-from tests.services.contact_env import (APPLICANT_EMAIL, BASE_URL, CFA_EMAIL, COMPANY_EMAIL, SECRET, Clock,
+from tests.services.contact_env import (APPLICANT_EMAIL, BASE_URL, CFA_EMAIL, COMPANY_EMAIL, Clock,
                                         company_doc, contact_settings, deliver_all, formation_doc, make_app, paris)
 from tests.store.databases import postgres, store_url  # noqa: F401 - fixtures: every test runs on both databases
 
@@ -137,7 +135,8 @@ def test_v2_appointment_answers_the_public_services_shape(client, settings) -> N
     assert client.post("/api/v2/appointment", json={"cle_ministere_educatif": KEY, "onisep_id": "x"}).status_code == 400
 
 
-def test_the_cfa_page_records_reading_and_the_answer_reaches_the_applicant(client, store_url, clock, sink) -> None:  # noqa: F811
+def test_the_cfa_page_records_reading_and_the_answer_reaches_the_applicant(client, store_url, clock,  # noqa: F811
+                                                                           sink) -> None:
     request_id = client.post("/api/v1/callbacks", json=BODY).get_json()["id"]
     store = get_store(store_url)
     mails = {m.rcpt_tos[0]: m for m in deliver_all(store, sink)}
@@ -167,7 +166,7 @@ def test_the_cfa_page_records_reading_and_the_answer_reaches_the_applicant(clien
     assert expired.status_code == 410 and "Ce lien a expiré" in html.unescape(expired.text)
 
 
-def test_opt_out_over_http_and_no_address_in_any_answer_or_log_line(client, store_url, clock, sink, engine,  # noqa: F811
+def test_opt_out_over_http_and_no_address_in_any_answer_or_log_line(client, store_url, sink, engine,  # noqa: F811
                                                                      caplog) -> None:
     caplog.set_level(logging.DEBUG)
     answers = []

@@ -11,7 +11,7 @@ from app.services import callbacks
 from app.services.callbacks import CallbackInput
 from app.services.contact_links import LinkError, LinkExpired, LinkSigner
 from app.store import get_store, outbox
-from app.store_contact import callback_requests
+from app.store.contact import callback_requests
 from scripts.smtp_sink import SmtpSink
 from tests.services.contact_env import (APPLICANT_EMAIL, BASE_URL, CFA_EMAIL, SECRET, deliver_all, formation_doc,
                                         paris)

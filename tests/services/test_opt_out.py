@@ -14,7 +14,7 @@ from app.search.contract import MatchQuery
 from app.services import opt_out
 from app.services.contact_links import LinkError, LinkExpired, LinkSigner
 from app.store import company_opt_outs, get_store
-from app.store_contact import company_opt_out_requests
+from app.store.contact import company_opt_out_requests
 from indexers.pipeline import JobSettings, opted_out_sirets, run_job
 from scripts.smtp_sink import SmtpSink
 from tests.search import conftest as engine_fixtures

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.store import metadata
+from app.store.base import metadata
 
 # One row per request a young person (or a parent) sends to a CFA about one formation.
 callback_requests = sa.Table(
