@@ -209,3 +209,29 @@ def test_a_reminder_skips_public_holidays(store, engine) -> None:
     _answer_link(store, engine, thursday)
     assert callbacks.send_reminders(store, SIGNER, paris("2026-05-05 10:00"), BASE_URL) == 0
     assert callbacks.send_reminders(store, SIGNER, paris("2026-05-06 10:00"), BASE_URL) == 1
+
+
+def test_simultaneous_requests_of_one_address_for_one_formation_store_exactly_one(store, engine) -> None:
+    import threading
+
+    now = paris("2026-03-06 15:00")
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def post() -> None:
+        barrier.wait()
+        try:
+            callbacks.create_callback(store, engine, SIGNER, _request(), now, BASE_URL)
+            outcomes.append("stored")
+        except callbacks.RequestPending:
+            outcomes.append("pending")
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["pending"] * 5 + ["stored"]
+    with store.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(callback_requests)).scalar() == 1
+        assert conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar() == 2
