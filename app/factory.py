@@ -13,6 +13,7 @@ from app.metiers import init_app as init_metiers
 from app.referentials import get_referentials
 from app.search import build_engine
 from app.search.contract import SearchEngine
+from app.services.applications import ApplicationService
 from app.services.match import MatchService
 from app.services.partners import KeyChecker
 from app.services.ratelimit import RateLimiter
@@ -38,6 +39,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     store = get_store(settings.database_url)
     app.extensions["lba.store"] = store
     register_access(app, KeyChecker(store), RateLimiter(settings.ratelimit_path), settings.anonymous_rate)
+    app.extensions["lba.applications"] = ApplicationService(store, app.extensions["lba.engine"], settings,
+                                                            refs=app.extensions["lba.refs"])
 
     from app.api.details import bp as details_bp
     from app.api.health import bp as health_bp
@@ -57,5 +60,12 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.register_blueprint(communes_bp)
     app.register_blueprint(contact_bp)
     app.register_blueprint(contact_pages_bp)
+    from app.api.applications import bp as applications_bp
+    from app.api.v2 import bp as v2_bp
+    app.register_blueprint(applications_bp)
+    app.register_blueprint(v2_bp)
+    from app.api.applications import openapi_paths as applications_paths
+    from app.api.v2 import openapi_paths as v2_paths
+    app.extensions.setdefault("lba.openapi_paths", []).extend([applications_paths, v2_paths])
     register_error_handlers(app)
     return app

@@ -35,7 +35,7 @@ class Received:
 
     def body(self, subtype: str = "plain") -> str:
         part = self.message.get_body(preferencelist=(subtype,))
-        return part.get_content() if part is not None else ""
+        return part.get_content().replace("\r\n", "\n") if part is not None else ""
 
 
 @dataclass
@@ -67,8 +67,9 @@ class _Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, N802
         await self._maybe_hold("rcpt")
-        if self.sink.refuse_rcpt:
-            return self.sink.refuse_rcpt
+        refusal = self.sink.refuse_to.get(address.lower())
+        if refusal:
+            return refusal
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -92,7 +93,8 @@ class SmtpSink:
         self.lock = threading.Lock()
         self.messages: list[Received] = []
         self.hold: Hold | None = None
-        self.refuse_rcpt: str | None = None   # e.g. "451 try later" makes every RCPT fail
+        # address → SMTP reply, e.g. {"rh@example.fr": "451 4.2.1 try later"}: RCPT of that address fails.
+        self.refuse_to: dict[str, str] = {}
         self.refuse_data: str | None = None
         if port == 0:
             import socket

@@ -1,0 +1,63 @@
+"""Two app servers on one PostgreSQL (issue 11 item 11): what one instance writes, the other sees at once."""
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from scripts.bench_applications import PDF, build_index, free_port, wait_http
+from tests.store.databases import postgres  # noqa: F401 - fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _server(url: str, index: Path, port: int, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "SEARCH_ENGINE": "embedded",
+           "LBA_INDEX_DIR": str(index), "LBA_EMBEDDING_MODEL": "none", "WEB_CONCURRENCY": "1",
+           "LBA_ANONYMOUS_RATE": "100000", "LBA_RATELIMIT_PATH": str(index.parent / f"rl{port}.sqlite")}
+    return subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"),
+                             "--bind", f"127.0.0.1:{port}", "app.factory:create_app()"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=log.open("w"))
+
+
+def test_two_app_servers_on_one_postgresql_share_every_write(postgres, tmp_path) -> None:  # noqa: F811
+    from app.store import upgraded_store
+
+    url = postgres.create_database()
+    upgraded_store(url)
+    ports, servers = [free_port(), free_port()], []
+    for number, port in enumerate(ports):  # each instance has its own index folder; only the store is shared
+        build_index(tmp_path / f"index{number}", 5)
+        servers.append(_server(url, tmp_path / f"index{number}", port, tmp_path / f"server{number}.log"))
+    try:
+        for port in ports:
+            wait_http(f"http://127.0.0.1:{port}/healthz", 240)
+        a, b = (f"http://127.0.0.1:{port}/api/v1/applications" for port in ports)
+        body = {"first_name": "Inès", "last_name": "Martin", "email": "ines.martin@example.org",
+                "phone": "0612345678", "company_siret": "40000000000001",
+                "cv": {"name": "cv.pdf", "content": base64.b64encode(PDF).decode()}}
+        first = requests.post(a, json=body, headers={"Idempotency-Key": "shared-1"}, timeout=60)
+        assert first.status_code == 202, first.text
+        # B replays A's answer for the same key: it reads the row A committed.
+        replay = requests.post(b, json=body, headers={"Idempotency-Key": "shared-1"}, timeout=60)
+        assert replay.status_code == 202 and replay.json() == first.json()
+        # The per-target cap counts applications written through either instance.
+        assert requests.post(b, json=body, timeout=60).status_code == 202
+        assert requests.post(a, json=body, timeout=60).status_code == 202
+        capped = requests.post(b, json=body, timeout=60)
+        assert capped.status_code == 429 and capped.json()["error"]["details"]["rule"] == "applicant_per_target"
+        other = requests.post(a, json={**body, "message": "autre"}, headers={"Idempotency-Key": "shared-1"},
+                              timeout=60)
+        assert other.status_code == 409
+    finally:
+        for server in servers:
+            server.send_signal(signal.SIGTERM)
+        for server in servers:
+            server.wait(30)
+    logs = "".join((tmp_path / f"server{n}.log").read_text() for n in range(2))
+    assert "Traceback" not in logs, logs[-3000:]
