@@ -47,9 +47,20 @@ def load_json(schema: Schema) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "Le corps de la requête doit être un objet JSON.")
     try:
-        return schema.load(body)
+        return schema.load(_without_nul(body))
     except ValidationError as exc:
         raise invalid_parameters(exc.normalized_messages()) from None
+
+
+def _without_nul(value: Any) -> Any:
+    """`value` with NUL characters removed from every string: PostgreSQL text cannot hold them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def _refused(error: callbacks.CallbackError | opt_out.OptOutError | LinkError) -> ApiError:

@@ -225,3 +225,11 @@ def test_the_openapi_document_describes_the_contact_endpoints(client) -> None:
     assert {"202", "400", "404", "409", "422"} <= set(callback["responses"])
     schema = callback["requestBody"]["content"]["application/json"]["schema"]
     assert "CallbackRequest" in json.dumps(schema)
+
+
+def test_nul_characters_are_dropped_before_storing(client, store_url) -> None:  # noqa: F811
+    answer = client.post("/api/v1/callbacks", json={**BODY, "first_name": "Cam\x00ille", "message": "a\x00b"})
+    assert answer.status_code == 202, answer.get_json()
+    with get_store(store_url).connect() as conn:
+        row = conn.execute(sa.select(callback_requests)).mappings().one()
+    assert (row["first_name"], row["message"]) == ("Camille", "ab")
