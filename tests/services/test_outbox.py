@@ -147,3 +147,19 @@ def test_concurrent_workers_share_the_outbox_without_duplicates(store_url, sink)
         errors = [_stop(worker) for worker in workers]
     assert sink.by_message_id() == {message_id: 1 for message_id in ids}, errors
     assert not any("locked" in err for err in errors)
+
+
+def test_the_scheduler_job_delivers_when_no_worker_runs(store_url, sink, settings) -> None:
+    from dataclasses import replace
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from scripts.store_cli import add_outbox_job
+
+    [message_id] = _queue(store_url, 1)
+    scheduler = BackgroundScheduler()
+    add_outbox_job(scheduler, replace(settings, database_url=store_url, smtp_host=sink.host, smtp_port=sink.port))
+    job = scheduler.get_job("outbox")
+    assert job is not None and job.trigger.interval.total_seconds() == 60
+    job.func()
+    assert sink.by_message_id() == {message_id: 1}

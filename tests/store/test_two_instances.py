@@ -16,13 +16,13 @@ from tests.store.databases import postgres  # noqa: F401 - fixture
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _server(url: str, index: Path, port: int, log: Path) -> subprocess.Popen:
+def _server(url: str, index: Path, port: int, log) -> subprocess.Popen:  # type: ignore[no-untyped-def]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "SEARCH_ENGINE": "embedded",
            "LBA_INDEX_DIR": str(index), "LBA_EMBEDDING_MODEL": "none", "WEB_CONCURRENCY": "1",
            "LBA_ANONYMOUS_RATE": "100000", "LBA_RATELIMIT_PATH": str(index.parent / f"rl{port}.sqlite")}
     return subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"),
                              "--bind", f"127.0.0.1:{port}", "app.factory:create_app()"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=log.open("w"))
+                            stdout=subprocess.DEVNULL, stderr=log)
 
 
 def test_two_app_servers_on_one_postgresql_share_every_write(postgres, tmp_path) -> None:  # noqa: F811
@@ -31,9 +31,10 @@ def test_two_app_servers_on_one_postgresql_share_every_write(postgres, tmp_path)
     url = postgres.create_database()
     upgraded_store(url)
     ports, servers = [free_port(), free_port()], []
+    logs = [(tmp_path / f"server{number}.log").open("w") for number in range(2)]
     for number, port in enumerate(ports):  # each instance has its own index folder; only the store is shared
         build_index(tmp_path / f"index{number}", 5)
-        servers.append(_server(url, tmp_path / f"index{number}", port, tmp_path / f"server{number}.log"))
+        servers.append(_server(url, tmp_path / f"index{number}", port, logs[number]))
     try:
         for port in ports:
             wait_http(f"http://127.0.0.1:{port}/healthz", 240)
@@ -59,5 +60,7 @@ def test_two_app_servers_on_one_postgresql_share_every_write(postgres, tmp_path)
             server.send_signal(signal.SIGTERM)
         for server in servers:
             server.wait(30)
-    logs = "".join((tmp_path / f"server{n}.log").read_text() for n in range(2))
-    assert "Traceback" not in logs, logs[-3000:]
+        for log in logs:
+            log.close()
+    logs_text = "".join((tmp_path / f"server{n}.log").read_text() for n in range(2))
+    assert "Traceback" not in logs_text, logs_text[-3000:]
