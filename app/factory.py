@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     from app.api.openapi import bp as openapi_bp
     from app.api.communes import bp as communes_bp
     from app.api.metiers import bp as metiers_bp
+    from app.api.contact import bp as contact_bp
+    from app.pages_contact import bp as contact_pages_bp
     app.register_blueprint(health_bp)
     app.register_blueprint(match_bp)
     app.register_blueprint(details_bp)
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.register_blueprint(v3_bp)
     app.register_blueprint(metiers_bp)
     app.register_blueprint(communes_bp)
+    app.register_blueprint(contact_bp)
+    app.register_blueprint(contact_pages_bp)
     from app.api.applications import bp as applications_bp
     from app.api.v2 import bp as v2_bp
     app.register_blueprint(applications_bp)

@@ -295,7 +295,9 @@ def _predict_recruiters(ctx: JobContext) -> None:
                          "aucun historique d'embauches à lire")
     if "://" in js.recruiters_source:
         raise ValueError("LBA_RECRUITERS_SOURCE est une URL : la prédiction écrit un fichier local")
-    result = run_weekly_prediction(js.hiring_companies, js.hiring_history, js.recruiters_source, ctx.refs)
+    # The store's opt-out list, the one the recruiters import also excludes: one source of truth.
+    result = run_weekly_prediction(js.hiring_companies, js.hiring_history, js.recruiters_source, ctx.refs,
+                                   opted_out=opted_out_sirets(ctx.store))
     stats = ctx.source("hiring")
     stats.read = int(result["companies_file"].get("read", 0))
     stats.indexed = int(result["output"].get("written", 0))

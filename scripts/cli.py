@@ -235,6 +235,11 @@ main.add_command(scheduler_command)
 main.add_command(db_group)
 main.add_command(worker_command)
 main.add_command(outbox_group)
+# Callback reminders and the anonymisation job (`lba callbacks remind`, `lba privacy anonymise`).
+from scripts.contact_cli import callbacks_group, privacy_group  # noqa: E402
+
+main.add_command(callbacks_group)
+main.add_command(privacy_group)
 
 
 if __name__ == "__main__":

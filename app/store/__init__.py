@@ -9,6 +9,8 @@ from app.store.core import api_keys, company_opt_outs, deposited_offers, job_loc
 from app.store.engine import dispose_after_fork, dispose_all, engine_for, write_tx
 from app.store.migrate import StoreOutOfDate, check_current, upgrade
 from app.store.outbox import outbox, used_tokens
+# Contact flows (callback requests, company opt-out requests): app/store/contact.py, revision 0003.
+from app.store.contact import callback_requests, company_opt_out_requests  # noqa: E402,F401
 
 __all__ = ["metadata", "api_keys", "job_runs", "job_locks", "company_opt_outs", "deposited_offers", "applications",
            "idempotency_keys", "outbox", "used_tokens", "get_store", "upgraded_store", "write_tx", "upgrade",

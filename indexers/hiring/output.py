@@ -108,8 +108,13 @@ def _day(text: str) -> str:
     return text if len(text) >= 10 else f"{text}-01"
 
 
-def exclusion_reasons(companies: Companies, refs: Referentials, as_of: date) -> list[str]:
-    """Per company, why it must not be written ('' when it may be), in order of precedence."""
+def exclusion_reasons(companies: Companies, refs: Referentials, as_of: date,
+                      opted_out: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Per company, why it must not be written ('' when it may be), in order of precedence.
+
+    `opted_out` are the SIRETs of the store's opt-out list (the companies' own requests), the same
+    list the recruiters import excludes; the history's `opt_out` column is the extract's flag.
+    """
     mapped = set(refs.naf.romes_of_naf)
     today = as_of.isoformat()
     reasons = []
@@ -117,7 +122,7 @@ def exclusion_reasons(companies: Companies, refs: Referentials, as_of: date) -> 
         closed_on = companies.closed_on[i]
         if closed_on and _day(closed_on) <= today:
             reasons.append("closed")
-        elif companies.opt_out[i]:
+        elif companies.opt_out[i] or companies.siret[i] in opted_out:
             reasons.append("opted out")
         elif not (companies.name[i] or companies.trade_name[i]):
             reasons.append("no name")
@@ -225,10 +230,11 @@ def recruiter_item(companies: Companies, row: int, hires: float, romes: list[tup
 
 def recruiter_items(companies: Companies, predicted: np.ndarray, refs: Referentials, as_of: date,
                     stats: OutputStats | None = None, min_score: float = MIN_ROME_SCORE,
-                    max_romes: int = MAX_ROMES) -> Iterator[dict[str, Any]]:
+                    max_romes: int = MAX_ROMES,
+                    opted_out: frozenset[str] | set[str] = frozenset()) -> Iterator[dict[str, Any]]:
     """Items of the predicted-recruiters file for every company that passes the exclusions and thresholds."""
     stats = stats if stats is not None else OutputStats()
-    reasons = exclusion_reasons(companies, refs, as_of)
+    reasons = exclusion_reasons(companies, refs, as_of, opted_out)
     stats.companies += len(companies)
     shares = {naf: ranked_shares(naf, refs) for naf in refs.naf.romes_of_naf}
     nafs = companies.naf.tolist()

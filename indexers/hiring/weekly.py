@@ -47,13 +47,15 @@ def run_weekly_prediction(companies_path: str | Path, hirings_path: str | Path, 
                           refs: Referentials, *, model_name: str = CHOSEN_MODEL, as_of: date | None = None,
                           min_score: float = MIN_ROME_SCORE, max_romes: int = MAX_ROMES,
                           max_drift: float | None = MAX_DRIFT,
+                          opted_out: frozenset[str] | set[str] = frozenset(),
                           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Fit `model_name` on the whole history, predict the next HORIZON months and write `out_path` atomically.
 
     Returns the run's statistics (rows read and rejected by reason, months used, timings,
     companies written and excluded by reason). Raises DriftError, leaving the published file in
     place, when the number of companies written moved by more than `max_drift` (None: no check).
-    `as_of` (default today) decides which closures are already effective.
+    `as_of` (default today) decides which closures are already effective; `opted_out` SIRETs (the
+    store's opt-out list) are never written.
     """
     say = progress or log.info
     out = Path(out_path)
@@ -78,7 +80,7 @@ def run_weekly_prediction(companies_path: str | Path, hirings_path: str | Path, 
     output = OutputStats()
     write_started = time.perf_counter()
     written = write_recruiters(out, recruiter_items(history.companies, predicted, refs, as_of, output, min_score,
-                                                    max_romes), accept=accept)
+                                                    max_romes, opted_out), accept=accept)
     write_seconds = time.perf_counter() - write_started
     stats = {
         "model": model_name,
