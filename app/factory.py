@@ -5,6 +5,8 @@ import logging
 
 from flask import Flask
 
+from app.clock import Clock
+from app.clock import init_app as init_clock
 from app.config import Settings
 from app.api.access import register_access
 from app.api.communes import init_app as init_communes
@@ -20,7 +22,8 @@ from app.store import get_store
 from ranking import DEFAULT_WEIGHTS, load_weights
 
 
-def create_app(settings: Settings | None = None, engine: SearchEngine | None = None) -> Flask:
+def create_app(settings: Settings | None = None, engine: SearchEngine | None = None,
+               clock: Clock | None = None) -> Flask:
     """Build the Flask app; tests pass their own settings or engine, production reads the environment."""
     settings = settings or Settings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -29,12 +32,13 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.json.sort_keys = False
     app.extensions["lba.settings"] = settings
     app.extensions["lba.refs"] = get_referentials(settings.data_dir)
-    app.extensions["lba.engine"] = engine or build_engine(settings)
+    clock = init_clock(app, clock)  # the one clock: engines, match service and detail pages share it
+    app.extensions["lba.engine"] = engine or build_engine(settings, clock)
     init_metiers(app)  # free text → ROME codes; sets the "lba.resolver" the match service uses
     init_communes(app)
     weights = load_weights(settings.ranking_weights) if settings.ranking_weights else DEFAULT_WEIGHTS
     app.extensions["lba.match"] = MatchService(app.extensions["lba.engine"], app.extensions["lba.refs"], weights,
-                                               resolver=app.extensions.get("lba.resolver"))
+                                               resolver=app.extensions.get("lba.resolver"), today=clock.today)
     store = get_store(settings.database_url)
     app.extensions["lba.store"] = store
     register_access(app, KeyChecker(store), RateLimiter(settings.ratelimit_path), settings.anonymous_rate)

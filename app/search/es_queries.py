@@ -389,8 +389,14 @@ def hit_from(kind: str, raw: dict[str, Any], query: MatchQuery, rank_score: floa
     text_score = float32(raw_score) if query.text.strip() and raw_score else 0.0
     return Hit(kind, src["id"], src.get("source") or "", distance, lat, lon, max(asked, default=0.0),
                src.get("diploma_level"), tuple(c for c in CONTRACT_TYPES if c in contracts),
-               src.get("published_at"), expires[:10] if expires else None,
+               src.get("published_at"), _paris_day(expires),
                int(src.get("application_count") or 0), text_score, rank_score)
+
+
+def _paris_day(value: str | None) -> str | None:
+    """The Paris day of an expiry, as the embedded engine's hits carry it."""
+    day = parse_day(value)
+    return day.isoformat() if day else None
 
 
 def facets_from(aggs: dict[str, Any] | None, located: bool, total: int) -> dict[str, dict[str, int]]:
