@@ -630,6 +630,10 @@ class EmbeddedEngine:
             if query.sources:
                 got["source"] = cols["source"][idx]
                 conditions.append(np.isin(got["source"], store.source_numbers(dict.fromkeys(query.sources))))
+            if query.exclude_sources:
+                got["source"] = got.get("source", cols["source"][idx])
+                conditions.append(~np.isin(got["source"],
+                                           store.source_numbers(dict.fromkeys(query.exclude_sources))))
             if not query.include_expired:
                 got["expday"] = cols["expday"][idx]
                 conditions.append((got["expday"] == 0) | (got["expday"] >= today))
@@ -654,7 +658,35 @@ class EmbeddedEngine:
         cands = _Candidates(c2=c2, **merged)
         if len(codes) > 1 and len(cands):
             cands = self._distinct(kind, view, cands)
+        if (query.departments or query.opcos or query.exclude_opcos) and len(cands):
+            cands = cands.take(self._document_mask(view, cands, query))
         return cands
+
+    @staticmethod
+    def _document_mask(view: _View, cands: _Candidates, query: MatchQuery) -> np.ndarray:
+        """Which candidates pass the department and OPCO filters, read from their documents in the snapshot.
+
+        These fields are not posting columns (only the v3 API filters on them), so they are read
+        for the geo + job candidates only, before totals, facets and ranking: results are complete.
+        """
+        rows = view.conn.execute(
+            "SELECT rid, json_extract(b, '$.place.department'), json_extract(b, '$.place.postcode'),"
+            " json_extract(b, '$.organisation.opco')"
+            " FROM (SELECT rid, CAST(body AS TEXT) AS b FROM docs WHERE rid IN (SELECT value FROM json_each(?)))",
+            (orjson.dumps(np.unique(cands.rid).tolist()).decode(),)).fetchall()
+        departments = tuple(dict.fromkeys(query.departments))
+        wanted = {name.lower() for name in query.opcos}
+        unwanted = {name.lower() for name in query.exclude_opcos}
+        passing = []
+        for rid, department, postcode, opco in rows:
+            if departments and not (str(department or "") in departments
+                                    or (postcode and str(postcode).startswith(departments))):
+                continue
+            name = str(opco or "").lower()
+            if (wanted and name not in wanted) or name in unwanted:
+                continue
+            passing.append(rid)
+        return np.isin(cands.rid, np.asarray(passing, dtype=np.int64))
 
     def _distinct(self, kind: str, view: _View, cands: _Candidates) -> _Candidates:
         """One entry per document found under several asked codes, with the best of its code scores.
