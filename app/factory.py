@@ -6,6 +6,8 @@ from dataclasses import replace
 
 from flask import Flask
 
+from app.clock import Clock
+from app.clock import init_app as init_clock
 from app.config import DEV_PUBLIC_BASE_URL, Settings
 from app.api.access import register_access
 from app.api.communes import init_app as init_communes
@@ -26,7 +28,8 @@ from app.store import get_store
 from ranking import DEFAULT_WEIGHTS, load_weights
 
 
-def create_app(settings: Settings | None = None, engine: SearchEngine | None = None) -> Flask:
+def create_app(settings: Settings | None = None, engine: SearchEngine | None = None,
+               clock: Clock | None = None) -> Flask:
     """Build the Flask app; tests pass their own settings or engine, production reads the environment."""
     settings = settings or Settings.from_env()
     configure_logging()  # one JSON object per line, with the request id
@@ -35,12 +38,13 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.json.sort_keys = False
     app.extensions["lba.settings"] = settings
     app.extensions["lba.refs"] = get_referentials(settings.data_dir)
-    app.extensions["lba.engine"] = engine or build_engine(settings)
+    clock = init_clock(app, clock)  # the one clock: engines, match service and detail pages share it
+    app.extensions["lba.engine"] = engine or build_engine(settings, clock)
     init_metiers(app)  # free text → ROME codes; sets the "lba.resolver" the match service uses
     init_communes(app)
     weights = load_weights(settings.ranking_weights) if settings.ranking_weights else DEFAULT_WEIGHTS
     app.extensions["lba.match"] = MatchService(app.extensions["lba.engine"], app.extensions["lba.refs"], weights,
-                                               resolver=app.extensions.get("lba.resolver"))
+                                               resolver=app.extensions.get("lba.resolver"), today=clock.today)
     app.extensions["lba.certifications"] = Certifications(app.extensions["lba.engine"],
                                                           lambda: app.extensions["lba.refs"].rome.parents)
     live = LiveReferentials(settings.data_dir, load_referentials, current=app.extensions["lba.refs"])

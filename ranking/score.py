@@ -4,9 +4,14 @@ from __future__ import annotations
 import datetime
 import math
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from ranking.model import Candidate, Component, RankingContext, RawInput, ScoredCandidate
 from ranking.weights import DEFAULT_WEIGHTS, ROME_SCORE_MAX, Weights
+
+#: Where the public service's days begin and end (la-bonne-alternance.md): an offer "expires on" a
+#: Paris calendar day, whatever the server's zone. app.clock counts "today" in this same zone.
+DAY_ZONE = ZoneInfo("Europe/Paris")
 
 # Kinds whose application count is meaningful: people apply to offers and companies, not to formations.
 SATURATING_KINDS = ("offer", "company")
@@ -31,14 +36,27 @@ def distance_score(
 
 
 def parse_day(value: str | None) -> datetime.date | None:
-    """The calendar day of an ISO date or datetime string; None when missing or unreadable."""
+    """The Paris calendar day of an ISO date or datetime string; None when missing or unreadable.
+
+    A bare date is that day. A datetime is an instant: with an offset or 'Z' as written, without
+    one in UTC (the indexers' convention), and its day is the one it falls on in Europe/Paris, so
+    "2026-03-29T22:30:00Z" is 30 March (00:30 in Paris, summer time).
+    """
     if not value:
         return None
+    text = value.strip()
     try:
-        # The day is all freshness needs; reading only it ignores time zones and 'Z' suffixes.
-        return datetime.date.fromisoformat(value.strip()[:10])
+        if len(text) <= 10:
+            return datetime.date.fromisoformat(text)
+        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        return None
+        try:
+            return datetime.date.fromisoformat(text[:10])
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone(DAY_ZONE).date()
 
 
 def freshness_score(

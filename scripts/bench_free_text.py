@@ -116,6 +116,24 @@ def main() -> None:
     out: dict[str, Any] = {"judged": {**summary(judged), "statuses": statuses}}
     print(json.dumps({"table": "judged", **out["judged"]}), flush=True)
 
+    # The same requests with the résolveur's codes given (`romes` + `q`): the engine's and the
+    # ranking's share, text scoring included, without the free text → jobs résolution.
+    codes = {}
+    for text in texts:
+        answer = client.get("/api/v1/match?" + urlencode({"q": text, "latitude": PARIS[0], "longitude": PARIS[1]}))
+        if answer.status_code == 200:
+            codes[text] = ",".join(r["code"] for r in answer.get_json()["romes"])
+    engine_side = []
+    for round_ in range(args.rounds):
+        for i, text in enumerate(texts):
+            if text not in codes:
+                continue
+            lat, lon = where[round_ * len(texts) + i]
+            ms, _ = timed(client, {"romes": codes[text], "q": text, "latitude": lat, "longitude": lon, "radius": 30})
+            engine_side.append(ms)
+    out["judged_codes_given"] = summary(engine_side)
+    print(json.dumps({"table": "judged_codes_given", **out["judged_codes_given"]}), flush=True)
+
     hostile = {}
     for text in HOSTILE_TEXTS:
         runs, status = [], 0

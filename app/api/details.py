@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
-
 from flask import Blueprint
 
 from app.api.access import count_results
+from app.clock import get_clock
 from app.errors import ApiError, invalid_parameters
 from app.extensions import get_engine
 from app.services.details import Gone, NotFound, get_item
@@ -18,7 +17,7 @@ NOT_FOUND = {"formation": "Aucune formation n'a cet identifiant.", "offer": "Auc
 
 def _answer(kind: str, doc_id: str):
     try:
-        item = get_item(get_engine(), kind, doc_id, date.today())
+        item = get_item(get_engine(), kind, doc_id, get_clock().today())
     except NotFound:
         raise ApiError(404, "not_found", NOT_FOUND[kind], {"id": doc_id}) from None
     except Gone as exc:

@@ -33,6 +33,15 @@ class MatchQuery:
     sources: tuple[str, ...] = ()
     text: str = ""
     include_expired: bool = False
+    #: Département codes: a document passes when its place's department is one of them or its
+    #: postcode starts with one (how the public service matches them, so "2A" and "20" both work).
+    departments: tuple[str, ...] = ()
+    #: OPCO names a document's organisation must have (compared case-insensitively); "" means none.
+    opcos: tuple[str, ...] = ()
+    #: OPCO names a document's organisation must not have (compared case-insensitively).
+    exclude_opcos: tuple[str, ...] = ()
+    #: Sources left out (the v3 `partners_to_exclude`).
+    exclude_sources: tuple[str, ...] = ()
     page: int = 1
     page_size: int | None = 20
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from app.clock import SYSTEM_CLOCK, Clock
 from app.search import es_queries as q
 from app.search.contract import (KINDS, EngineUnavailable, Hit, MatchQuery, PublishOnSuccess, RankedCandidates,
                                  SearchResult, merge_page)
@@ -316,8 +317,10 @@ class ElasticEngine:
 
     def __init__(self, config: ConnectionConfig, prefix: str = "lba", shards: int = 1, replicas: int = 0,
                  retries: int = 3, backoff_s: float = 0.2,
-                 connection_factory: Callable[[ConnectionConfig], Connection] = connect) -> None:
+                 connection_factory: Callable[[ConnectionConfig], Connection] = connect,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.config = config
+        self.clock = clock  # "today" of the expiry filter: the Paris day, the one the match service scores with
         self.flavor = config.flavor
         self.prefix = prefix
         self.shards = shards
@@ -530,7 +533,7 @@ class ElasticEngine:
         """One page of candidates by exact distance (then kind order, then id) over the asked kinds."""
         limit = None if query.page_size is None else query.page * query.page_size
         size = q.SCAN_SIZE if limit is None else min(limit, q.SCAN_SIZE)
-        today = date.today()
+        today = self.clock.today()
         kinds = list(dict.fromkeys(query.kinds))
         answers = self._answers(kinds, lambda kind: q.search_body(query, today, size))
         per_kind: list[list[Hit]] = []
@@ -553,7 +556,7 @@ class ElasticEngine:
 
     def rank(self, query: MatchQuery, specs: dict[str, LinearSpec], sort: str, limit: int) -> RankedCandidates:
         """Per asked kind: the `limit` best candidates by the ranking formula run in the engine, totals, facets."""
-        today = date.today()
+        today = self.clock.today()
         kinds = list(dict.fromkeys(query.kinds))
         size = min(limit, q.SCAN_SIZE)
         answers = self._answers(kinds, lambda kind: q.rank_body(query, specs[kind], sort, today, size))
@@ -580,7 +583,7 @@ class ElasticEngine:
 
     def iter_candidates(self, query: MatchQuery) -> Iterator[Hit]:
         """Every candidate of every asked kind, read in pages by id, with text scores when asked."""
-        today = date.today()
+        today = self.clock.today()
         for kind in dict.fromkeys(query.kinds):
             first = self._search(self.alias(kind), q.scan_body(query, today))
             if first is None:

@@ -10,13 +10,14 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 
+from app.clock import SYSTEM_CLOCK, Clock
 from app.search.columns import FORMAT, PostingWriter, Postings
 from app.search.contract import (KINDS, EngineUnavailable, Hit, MatchQuery, PublishOnSuccess, RankedCandidates,
                                  SearchResult, merge_page)
@@ -24,6 +25,7 @@ from app.search.geo import EARTH_RADIUS_KM, km_from_chord2, lat_span, lon_half_w
 from app.search.text import text_words
 from app.search.text_columns import TextColumns, TextWriter, document_words, live_scores
 from ranking.linear import LinearSpec
+from ranking.score import parse_day
 from ranking.weights import DISTANCE_BANDS_KM
 
 log = logging.getLogger(__name__)
@@ -97,18 +99,15 @@ def cell_ranges(lat: float, lon: float, radius_km: float) -> list[tuple[int, int
 
 
 def _day(value: str | None) -> str | None:
-    """The YYYY-MM-DD prefix of an ISO date or datetime."""
-    return value[:10] if value else None
+    """The Paris calendar day (YYYY-MM-DD) of an ISO date or datetime, as ranking.score.parse_day reads it."""
+    day = parse_day(value)
+    return day.isoformat() if day else None
 
 
 def _ordinal_day(value: str | None) -> int | None:
     """Day number (date.toordinal) of an ISO date or datetime, read as ranking.score.parse_day reads it."""
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value.strip()[:10]).toordinal()
-    except ValueError:
-        return None
+    day = parse_day(value)
+    return day.toordinal() if day else None
 
 
 def _contract_bits(types: Iterable[str]) -> int:
@@ -123,7 +122,7 @@ def _posting_rows(doc: dict[str, Any], rid: int) -> list[tuple[Any, ...]]:
     scores = doc.get("rome_scores") or {}
     codes = dict.fromkeys(doc.get("rome_index_codes") or doc.get("romes") or [])
     tail = (doc.get("diploma_level"), _contract_bits(doc.get("contract_types") or []), doc.get("source") or "",
-            _ordinal_day(doc.get("published_at")), _ordinal_day(_day(doc.get("expires_at"))),
+            _ordinal_day(doc.get("published_at")), _ordinal_day(doc.get("expires_at")),
             int(doc.get("application_count") or 0))
     return [(rid, code, *shared, float(scores.get(code, 0.0)), *tail) for code in codes]
 
@@ -341,8 +340,9 @@ _GATHERED = ("rid", "idrank", "score", "diploma", "contracts", "source", "pday",
 class EmbeddedEngine:
     """SearchEngine on files under `root/<kind>/`; safe for many reader threads and processes."""
 
-    def __init__(self, root: str | Path, text_budget_s: float = TEXT_BUDGET_S) -> None:
+    def __init__(self, root: str | Path, text_budget_s: float = TEXT_BUDGET_S, clock: Clock = SYSTEM_CLOCK) -> None:
         self.root = Path(root)
+        self.clock = clock  # "today" of the expiry filter: the Paris day, the one the match service scores with
         self.text_budget_s = text_budget_s
         self.budget_exceeded = 0  # requests whose text scoring hit the budget (a counter for tests and logs)
         self._local = threading.local()
@@ -602,7 +602,7 @@ class EmbeddedEngine:
         """Every distinct document of `kind` matching `query`: scans of the asked codes' cell slices."""
         codes = list(dict.fromkeys(query.romes))
         spans = area.spans if area is not None else None
-        today = date.today().toordinal()
+        today = self.clock.today().toordinal()
         parts = []
         for store, removed in ((view.base, view.removed), (view.live, _NO_RIDS)):
             if store is None:
@@ -630,6 +630,10 @@ class EmbeddedEngine:
             if query.sources:
                 got["source"] = cols["source"][idx]
                 conditions.append(np.isin(got["source"], store.source_numbers(dict.fromkeys(query.sources))))
+            if query.exclude_sources:
+                got["source"] = got.get("source", cols["source"][idx])
+                conditions.append(~np.isin(got["source"],
+                                           store.source_numbers(dict.fromkeys(query.exclude_sources))))
             if not query.include_expired:
                 got["expday"] = cols["expday"][idx]
                 conditions.append((got["expday"] == 0) | (got["expday"] >= today))
@@ -654,7 +658,35 @@ class EmbeddedEngine:
         cands = _Candidates(c2=c2, **merged)
         if len(codes) > 1 and len(cands):
             cands = self._distinct(kind, view, cands)
+        if (query.departments or query.opcos or query.exclude_opcos) and len(cands):
+            cands = cands.take(self._document_mask(view, cands, query))
         return cands
+
+    @staticmethod
+    def _document_mask(view: _View, cands: _Candidates, query: MatchQuery) -> np.ndarray:
+        """Which candidates pass the department and OPCO filters, read from their documents in the snapshot.
+
+        These fields are not posting columns (only the v3 API filters on them), so they are read
+        for the geo + job candidates only, before totals, facets and ranking: results are complete.
+        """
+        rows = view.conn.execute(
+            "SELECT rid, json_extract(b, '$.place.department'), json_extract(b, '$.place.postcode'),"
+            " json_extract(b, '$.organisation.opco')"
+            " FROM (SELECT rid, CAST(body AS TEXT) AS b FROM docs WHERE rid IN (SELECT value FROM json_each(?)))",
+            (orjson.dumps(np.unique(cands.rid).tolist()).decode(),)).fetchall()
+        departments = tuple(dict.fromkeys(query.departments))
+        wanted = {name.lower() for name in query.opcos}
+        unwanted = {name.lower() for name in query.exclude_opcos}
+        passing = []
+        for rid, department, postcode, opco in rows:
+            if departments and not (str(department or "") in departments
+                                    or (postcode and str(postcode).startswith(departments))):
+                continue
+            name = str(opco or "").lower()
+            if (wanted and name not in wanted) or name in unwanted:
+                continue
+            passing.append(rid)
+        return np.isin(cands.rid, np.asarray(passing, dtype=np.int64))
 
     def _distinct(self, kind: str, view: _View, cands: _Candidates) -> _Candidates:
         """One entry per document found under several asked codes, with the best of its code scores.

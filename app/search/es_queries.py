@@ -235,6 +235,7 @@ def filters(query: MatchQuery, today: date) -> list[dict[str, Any]]:
         clauses.append({"terms": {"contract_types": known}} if known else {"match_none": {}})
     if query.sources:
         clauses.append({"terms": {"source": list(dict.fromkeys(query.sources))}})
+    clauses.extend(document_filters(query))
     if not query.include_expired:
         clauses.append({"bool": {"should": [
             {"range": {f"{DERIVED}.expires_day": {"gte": today.toordinal()}}},
@@ -245,6 +246,32 @@ def filters(query: MatchQuery, today: date) -> list[dict[str, Any]]:
         clauses.append({"script": {"script": {"source": WITHIN_SCRIPT, "lang": "painless",
                                               "params": {**_point_params(query),
                                                          "c2max": max_chord2(query.radius_km)}}}})
+    return clauses
+
+
+def _opco_is(name: str) -> dict[str, Any]:
+    if not name:
+        return {"bool": {"should": [{"term": {"organisation.opco": ""}},
+                                    {"bool": {"must_not": [{"exists": {"field": "organisation.opco"}}]}}],
+                         "minimum_should_match": 1}}
+    return {"term": {"organisation.opco": {"value": name, "case_insensitive": True}}}
+
+
+def document_filters(query: MatchQuery) -> list[dict[str, Any]]:
+    """Clauses of the department, OPCO and source filters, the embedded engine's `_document_mask` rules."""
+    clauses: list[dict[str, Any]] = []
+    if query.departments:
+        codes = list(dict.fromkeys(query.departments))
+        clauses.append({"bool": {"should": [{"terms": {"place.department": codes}},
+                                            *({"prefix": {"place.postcode": code}} for code in codes)],
+                                 "minimum_should_match": 1}})
+    if query.opcos:
+        clauses.append({"bool": {"should": [_opco_is(name) for name in dict.fromkeys(query.opcos)],
+                                 "minimum_should_match": 1}})
+    if query.exclude_opcos:
+        clauses.append({"bool": {"must_not": [_opco_is(name) for name in dict.fromkeys(query.exclude_opcos)]}})
+    if query.exclude_sources:
+        clauses.append({"bool": {"must_not": [{"terms": {"source": list(dict.fromkeys(query.exclude_sources))}}]}})
     return clauses
 
 
@@ -389,8 +416,14 @@ def hit_from(kind: str, raw: dict[str, Any], query: MatchQuery, rank_score: floa
     text_score = float32(raw_score) if query.text.strip() and raw_score else 0.0
     return Hit(kind, src["id"], src.get("source") or "", distance, lat, lon, max(asked, default=0.0),
                src.get("diploma_level"), tuple(c for c in CONTRACT_TYPES if c in contracts),
-               src.get("published_at"), expires[:10] if expires else None,
+               src.get("published_at"), _paris_day(expires),
                int(src.get("application_count") or 0), text_score, rank_score)
+
+
+def _paris_day(value: str | None) -> str | None:
+    """The Paris day of an expiry, as the embedded engine's hits carry it."""
+    day = parse_day(value)
+    return day.isoformat() if day else None
 
 
 def facets_from(aggs: dict[str, Any] | None, located: bool, total: int) -> dict[str, dict[str, int]]:

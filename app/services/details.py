@@ -6,6 +6,7 @@ from typing import Any
 
 from app.search.contract import SearchEngine
 from app.services.items import public_item
+from ranking.score import parse_day
 
 
 class NotFound(LookupError):
@@ -27,7 +28,8 @@ def get_item(engine: SearchEngine, kind: str, doc_id: str, today: date) -> dict[
         raise NotFound(doc_id)
     item = public_item(doc, None)
     if kind == "offer":
-        expired = bool(doc.get("expires_at")) and doc["expires_at"][:10] < today.isoformat()
+        expires = parse_day(doc.get("expires_at"))  # the Paris day, as the engines' expiry filter reads it
+        expired = expires is not None and expires < today
         if expired or doc.get("status", "active") != "active":
             raise Gone(item)
     return item

@@ -138,6 +138,10 @@ class MatchService:
             diploma_level=params.get("diploma"),
             contract_types=(params["contract"],) if params.get("contract") else (),
             text=params.get("q", ""),
+            # Filters of the v3 adapter, applied by the engine before totals and ranking.
+            departments=tuple(params.get("departments", ())), opcos=tuple(params.get("opcos", ())),
+            exclude_opcos=tuple(params.get("exclude_opcos", ())),
+            exclude_sources=tuple(params.get("exclude_sources", ())),
             page_size=None,
         )
         ctx = RankingContext(radius_km=radius, today=self.today(), has_text=bool(query.text), sort=sort,

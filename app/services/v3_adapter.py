@@ -261,7 +261,7 @@ def recruiter(item: Mapping[str, Any], ctx: AdapterContext) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Filters:
-    """The v3 filters our engine does not apply itself, applied to the items it returns."""
+    """The v3 filters: sent to the engine with the query (`engine_params`), checked again on each item."""
 
     partners_to_exclude: frozenset[str] = frozenset()
     departements: tuple[str, ...] = ()
@@ -278,6 +278,22 @@ class Filters:
             if opco_label((item.get("organisation") or {}).get("opco"), ctx) != self.opco:
                 return False
         return True
+
+    def engine_params(self, ctx: AdapterContext) -> dict[str, Any]:
+        """These filters as match parameters the engine applies before paging, so results are complete."""
+        params: dict[str, Any] = {}
+        if self.departements:
+            params["departments"] = list(self.departements)
+        if self.opco == UNKNOWN_OPCO:
+            # "inconnu": every document whose OPCO is none of the spellings we can name.
+            params["exclude_opcos"] = sorted(s for s, label in ctx.opco_labels.items() if label != UNKNOWN_OPCO)
+        elif self.opco is not None:
+            params["opcos"] = sorted(s for s, label in ctx.opco_labels.items() if label == self.opco) or [self.opco]
+        if self.partners_to_exclude:
+            # A source is excluded under its partner label, and an unknown one under its own name.
+            sources = {source for source, label in OFFER_PARTNER_LABELS.items() if label in self.partners_to_exclude}
+            params["exclude_sources"] = sorted(sources | set(self.partners_to_exclude))
+        return params
 
 
 def format_warning(code: str, dropped: list[str]) -> list[dict[str, str]]:
@@ -342,6 +358,7 @@ def search(match: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, 
            ctx: AdapterContext, extra_warnings: Iterable[dict[str, str]] = ()) -> dict[str, Any]:
     """Their `{jobs, recruiters, warnings}` for match `params` (romes, place, radius, diploma)."""
     warnings = list(extra_warnings)
+    params = {**params, **filters.engine_params(ctx)}
 
     def keep_offer(item: Mapping[str, Any]) -> bool:
         # Their search returns active offers only; ours may still list a filled or cancelled one.
