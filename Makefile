@@ -18,6 +18,11 @@ run: install
 test: install-dev opensearch-prepare
 	$(PY) -m pytest
 
+## test-cluster: only the 3-node OpenSearch cluster test (a node SIGKILLed under load); `make test` runs it too
+.PHONY: test-cluster
+test-cluster: install-dev opensearch-prepare
+	$(PY) -m pytest -m cluster
+
 ## opensearch-*: the single-node OpenSearch of the tests, from Maven Central artifacts (cached in ~/.m2)
 opensearch-prepare: install-dev
 	$(PY) scripts/opensearch_node.py prepare --if-tools

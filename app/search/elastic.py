@@ -40,6 +40,8 @@ CHUNK_BYTES = 5 * 2**20
 #: another process's build in progress and is left alone.
 ABANDONED_AFTER = timedelta(hours=24)
 HEALTH_TIMEOUT_S = 3.0
+#: How long a publication waits for the replicas of a new generation before swapping anyway (yellow).
+REPLICA_WAIT_S = 60.0
 
 
 class HttpError(Exception):
@@ -302,8 +304,7 @@ class ElasticBuilder(PublishOnSuccess):
         engine._call("PUT", f"/{self.index}/_settings", body=q.serving_settings(engine.replicas))
         engine._call("POST", f"/{self.index}/_refresh")
         if engine.replicas:
-            health = engine._call("GET", f"/_cluster/health/{self.index}",
-                                  params={"wait_for_status": "green", "timeout": "60s"})
+            health = engine._wait_for_green(self.index)
             if health.get("timed_out"):
                 log.warning("%s: replicas not all allocated before the swap (status %s)", self.index,
                             health.get("status"))
@@ -409,6 +410,25 @@ class ElasticEngine:
                 log.warning("%s failed (%s); retrying in %.2f s", what, exc, delay)
                 time.sleep(delay)
         raise AssertionError("unreachable")
+
+    def _wait_for_green(self, index: str) -> dict[str, Any]:
+        """The health of `index` once every copy is allocated, or after REPLICA_WAIT_S (then `timed_out`).
+
+        Asked in server-side waits shorter than the client timeout: one long wait would end in a
+        client timeout, and retrying a wait as a failure only multiplies it.
+        """
+        deadline = time.monotonic() + REPLICA_WAIT_S
+        while True:
+            wait_s = max(1, int(min(deadline - time.monotonic(), self.config.timeout_s / 2)))
+            try:
+                health = self._call("GET", f"/_cluster/health/{index}",
+                                    params={"wait_for_status": "green", "timeout": f"{wait_s}s"})
+            except HttpError as exc:
+                if exc.status != 408 or not isinstance(exc.body, dict):  # 408: the wait ran out, body says so
+                    raise
+                health = exc.body
+            if not health.get("timed_out") or time.monotonic() >= deadline:
+                return health
 
     def _bulk(self, lines: list[dict[str, Any]], params: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Send bulk lines; items refused with 429 are resent with backoff, other refusals raise IndexingError."""

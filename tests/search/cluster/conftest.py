@@ -21,7 +21,8 @@ TIMINGS: dict[str, Any] = {}
 def cluster() -> Iterator[Cluster]:
     """Three nodes from the Maven artifacts of the test node; without Java or Maven the test fails.
 
-    LBA_SKIP_OPENSEARCH=1 is the only way to skip it (the reason is printed in the summary).
+    LBA_SKIP_OPENSEARCH=1 is the only way to skip it (the reason is printed in the summary);
+    LBA_KEEP_CLUSTER_LOGS=1 keeps the members' folders (console.log) for a post-mortem.
     """
     if os.environ.get("LBA_SKIP_OPENSEARCH") == "1":
         pytest.skip("LBA_SKIP_OPENSEARCH=1: the 3-node OpenSearch cluster test is skipped on request")
@@ -40,7 +41,10 @@ def cluster() -> Iterator[Cluster]:
         yield built
     finally:
         built.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        if os.environ.get("LBA_KEEP_CLUSTER_LOGS") == "1":
+            print(f"cluster folders kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -23,7 +23,8 @@ import pytest
 from app.config import Settings
 from app.search import build_engine
 from app.search.contract import MatchQuery
-from app.search.elastic import CHUNK_DOCS, ElasticEngine
+from app.search import elastic
+from app.search.elastic import ElasticEngine
 from ranking import RankingContext
 from ranking.linear import linear_spec
 from scripts.opensearch_node import Cluster
@@ -34,8 +35,10 @@ pytestmark = pytest.mark.cluster
 
 TODAY = date.today()
 CODES = ["D1102", "D1108", "M1805", "K2204"]
-#: 2,000 per kind: the rebuilt offers go in two bulk chunks and the kill lands between them.
-DOCUMENTS = 6000
+#: Bulk chunks of 250 documents and 500 documents per kind: the rebuilt offers go in two chunks and
+#: the kill lands between them, with little indexing for a busy machine.
+CHUNK = 250
+DOCUMENTS = 1500
 LOAD_THREADS = 3
 LYON = dict(latitude=45.764, longitude=4.8357)
 PARIS = dict(latitude=48.8566, longitude=2.3522)
@@ -112,16 +115,22 @@ def _copies(cluster: Cluster, index: str) -> dict[str, str]:
     return {row["prirep"]: row["node"] for row in rows if row["state"] == "STARTED"}
 
 
-def _move(cluster: Cluster, index: str, from_node: str, to_node: str) -> None:
-    cluster.call("POST", "/_cluster/reroute", {"commands": [
-        {"move": {"index": index, "shard": 0, "from_node": from_node, "to_node": to_node}}]})
+def _settle(cluster: Cluster, index: str) -> None:
+    """Wait until both copies of `index` are started and none is moving."""
     health = cluster.get(f"/_cluster/health/{index}?wait_for_no_relocating_shards=true&wait_for_status=green"
                          f"&timeout=60s", timeout_s=90)
     assert not health["timed_out"], health
 
 
+def _move(cluster: Cluster, index: str, from_node: str, to_node: str) -> None:
+    cluster.call("POST", "/_cluster/reroute", {"commands": [
+        {"move": {"index": index, "shard": 0, "from_node": from_node, "to_node": to_node}}]})
+    _settle(cluster, index)
+
+
 def _put_primary_on(cluster: Cluster, index: str, target: str) -> None:
     """Relocate copies of shard 0 of `index` so that its primary sits on `target`."""
+    _settle(cluster, index)
     copies = _copies(cluster, index)
     assert set(copies) == {"p", "r"}, copies
     if copies["p"] == target:
@@ -133,14 +142,16 @@ def _put_primary_on(cluster: Cluster, index: str, target: str) -> None:
     assert _copies(cluster, index)["p"] == target
 
 
-def test_a_node_killed_under_search_load_and_during_a_build(cluster: Cluster, settings: Settings, refs) -> None:
+def test_a_node_killed_under_search_load_and_during_a_build(cluster: Cluster, settings: Settings, refs,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(elastic, "CHUNK_DOCS", CHUNK)
     engine = build_engine(replace(settings, search_engine="opensearch", search_url=cluster.search_url,
                                   search_replicas=1, search_index_prefix=f"tc{uuid.uuid4().hex[:10]}"))
     assert isinstance(engine, ElasticEngine)
     assert engine.config.split_hosts()[0] == cluster.urls  # the client knows every node
     docs = make_documents(refs, DOCUMENTS, seed=10, codes=CODES, today=TODAY)
     offers = [d for d in docs if d["kind"] == "offer"]
-    assert len(offers) > CHUNK_DOCS
+    assert len(offers) == 2 * CHUNK
 
     # Generation 1 of every kind, published with one replica per shard: green on three nodes.
     for kind in ("formation", "offer", "company"):
@@ -158,7 +169,7 @@ def test_a_node_killed_under_search_load_and_during_a_build(cluster: Cluster, se
 
     def feed():
         for number, doc in enumerate(offers):
-            if number == CHUNK_DOCS:
+            if number == CHUNK:
                 paused.set()
                 resume.wait(300)
             yield doc
@@ -180,7 +191,7 @@ def test_a_node_killed_under_search_load_and_during_a_build(cluster: Cluster, se
     builder_thread = threading.Thread(target=rebuild, daemon=True)
     builder_thread.start()
     try:
-        assert paused.wait(120), build
+        assert paused.wait(300), build
         victim = cluster.cluster_manager()
         _put_primary_on(cluster, build["index"], victim)
         serving = [index for kind in ("formation", "offer", "company") for index in engine._alias_targets(kind)]
