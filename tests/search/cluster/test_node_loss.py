@@ -40,6 +40,8 @@ CODES = ["D1102", "D1108", "M1805", "K2204"]
 CHUNK = 250
 DOCUMENTS = 1500
 LOAD_THREADS = 3
+#: Between two calls of one thread: a steady load that leaves CPU to the node restarting next to it.
+LOAD_PAUSE_S = 0.05
 LYON = dict(latitude=45.764, longitude=4.8357)
 PARIS = dict(latitude=48.8566, longitude=2.3522)
 
@@ -96,6 +98,7 @@ class SearchLoad:
                         if got != self.expected[item]:
                             self.wrong.append((started, f"{self.work[item]}"))
                 position += LOAD_THREADS
+                self.stop.wait(LOAD_PAUSE_S)
         finally:
             self.engine.close()  # this thread's client
 
@@ -200,7 +203,7 @@ def test_a_node_killed_under_search_load_and_during_a_build(cluster: Cluster, se
         killed = time.monotonic()
         cluster.kill(victim)
         resume.set()
-        cluster.restart(victim)
+        cluster.restart(victim, timeout_s=300)
         back = time.monotonic()
         cluster.wait_health("green", 180)
         green = time.monotonic()
