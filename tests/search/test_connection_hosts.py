@@ -5,7 +5,8 @@ import pytest
 
 from app.config import Settings
 from app.search import build_engine
-from app.search.elastic import ConnectionConfig, ElasticEngine, OpenSearchConnection, ElasticsearchConnection
+from app.search.contract import EngineUnavailable
+from app.search.elastic import ConnectionConfig, ElasticEngine, ElasticsearchConnection, OpenSearchConnection
 from scripts.opensearch_node import free_port
 from tests.search.fake_es import Canned, FakeServer
 
@@ -44,7 +45,7 @@ def test_both_clients_are_given_every_host():
         elastic.close()
 
 
-def test_the_configured_engine_knows_every_host(tmp_path):
+def test_the_configured_engine_knows_every_host():
     settings = Settings(search_engine="opensearch", search_url="http://127.0.0.1:9301,http://127.0.0.1:9302",
                         search_replicas=1)
     engine = build_engine(settings)
@@ -74,8 +75,6 @@ def test_a_dead_node_in_the_list_costs_one_retry_then_is_avoided(flavor):
 
 def test_one_host_only_keeps_the_single_node_behaviour():
     """A single URL has no other node to fail over to: the engine's retries still end in EngineUnavailable."""
-    from app.search.contract import EngineUnavailable
-
     engine = ElasticEngine(ConnectionConfig("opensearch", f"http://127.0.0.1:{free_port()}"), retries=2,
                            backoff_s=0.01)
     with pytest.raises(EngineUnavailable, match="after 3 attempts"):

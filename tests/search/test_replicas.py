@@ -1,4 +1,4 @@
-"""Publishing with SEARCH_REPLICAS > 0: generations built with their replicas, a bounded wait for them, then the swap."""
+"""Publishing with SEARCH_REPLICAS > 0: generations built with their replicas, a bounded wait, then the swap."""
 from __future__ import annotations
 
 from datetime import date
