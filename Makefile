@@ -29,6 +29,10 @@ system-deps:
 	  && command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); }
+## test-cluster: only the 3-node OpenSearch cluster test (a node SIGKILLed under load); `make test` runs it too
+.PHONY: test-cluster
+test-cluster: install-dev opensearch-prepare
+	$(PY) -m pytest -m cluster
 
 ## opensearch-*: the single-node OpenSearch of the tests, from Maven Central artifacts (cached in ~/.m2)
 opensearch-prepare: install-dev

@@ -97,6 +97,7 @@ class Settings:
         SEARCH_ENGINE  embedded | elasticsearch | opensearch (default embedded)
         SEARCH_URL     URL of the Elasticsearch/OpenSearch cluster (unused by the embedded engine);
                        https://user:password@host:9200 carries basic-auth credentials
+                       several nodes of one cluster: comma-separated URLs (credentials given once)
         SEARCH_INDEX_PREFIX   alias and index name prefix in the cluster (default lba)
         SEARCH_API_KEY        Elasticsearch API key (base64 "id:key"), sent instead of basic auth
         SEARCH_CA_CERTS       CA bundle that signed the cluster's TLS certificate

@@ -41,6 +41,8 @@ CHUNK_BYTES = 5 * 2**20
 #: another process's build in progress and is left alone.
 ABANDONED_AFTER = timedelta(hours=24)
 HEALTH_TIMEOUT_S = 3.0
+#: How long a publication waits for the replicas of a new generation before swapping anyway (yellow).
+REPLICA_WAIT_S = 60.0
 
 
 class HttpError(Exception):
@@ -82,7 +84,11 @@ def _reason(body: Any) -> str:
 # ----- connections ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ConnectionConfig:
-    """How to reach the cluster: flavor, URL (credentials may sit in it), API key, TLS, timeout."""
+    """How to reach the cluster: flavor, URL (credentials may sit in it), API key, TLS, timeout.
+
+    `url` may list several nodes of one cluster, comma-separated: the client spreads requests over
+    them and, when one stops answering, marks it dead and sends the engine's retry to another.
+    """
 
     flavor: str
     url: str
@@ -94,18 +100,41 @@ class ConnectionConfig:
     def __post_init__(self) -> None:
         if self.flavor not in FLAVORS:
             raise ValueError(f"flavor must be one of {FLAVORS}, got {self.flavor!r}")
+        # An empty list or two different sets of credentials are refused here, not at the first request.
+        if not self.split_hosts()[0]:
+            raise ValueError("the cluster URL is empty")
+
+    def split_hosts(self) -> tuple[list[str], tuple[str, str] | None]:
+        """Every node URL without user information, and (user, password) when one URL had some.
+
+        Credentials given once apply to every node; two URLs with different ones are an error.
+        """
+        hosts: list[str] = []
+        basic: tuple[str, str] | None = None
+        for url in filter(None, (part.strip() for part in self.url.split(","))):
+            clean, credentials = _split_credentials(url)
+            if credentials and basic and credentials != basic:
+                raise ValueError("the URLs of SEARCH_URL carry different credentials")
+            basic = basic or credentials
+            hosts.append(clean)
+        return hosts, basic
 
     def split_url(self) -> tuple[str, tuple[str, str] | None]:
-        """The URL without user information, and (user, password) when it had some."""
-        parts = urllib.parse.urlsplit(self.url)
-        if not parts.username:
-            return self.url, None
-        host = parts.hostname or ""
-        netloc = f"[{host}]" if ":" in host else host
-        if parts.port:
-            netloc += f":{parts.port}"
-        clean = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-        return clean, (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
+        """The URL(s) without user information (comma-separated), and (user, password) when there were some."""
+        hosts, basic = self.split_hosts()
+        return ",".join(hosts), basic
+
+
+def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    parts = urllib.parse.urlsplit(url)
+    if not parts.username:
+        return url, None
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    clean = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return clean, (urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or ""))
 
 
 class Connection(Protocol):
@@ -126,18 +155,19 @@ class ElasticsearchConnection:
         from elasticsearch import Elasticsearch
 
         _quiet("elastic_transport.transport")
-        url, basic = config.split_url()
+        hosts, basic = config.split_hosts()
         options: dict[str, Any] = {"request_timeout": config.timeout_s, "max_retries": 0, "retry_on_timeout": False,
                                    "retry_on_status": ()}
         if basic:
             options["basic_auth"] = basic
         if config.api_key:
             options["api_key"] = config.api_key
-        if url.startswith("https"):
+        if any(host.startswith("https") for host in hosts):
             options["verify_certs"] = config.verify_certs
             if config.ca_certs:
                 options["ca_certs"] = config.ca_certs
-        self.client = Elasticsearch(url, **options)
+        # Several hosts: a node that fails a request is marked dead and the next attempt goes elsewhere.
+        self.client = Elasticsearch(hosts, **options)
 
     def request(self, method: str, path: str, params: dict[str, str] | None = None, body: Any = None,
                 ndjson: bool = False, timeout_s: float | None = None) -> Any:
@@ -167,18 +197,21 @@ class OpenSearchConnection:
         from opensearchpy import OpenSearch
 
         _quiet("opensearch")
-        url, basic = config.split_url()
-        options: dict[str, Any] = {"timeout": config.timeout_s, "max_retries": 0, "retry_on_timeout": False,
+        hosts, basic = config.split_hosts()
+        # max_retries 0: the engine retries, not the client. retry_on_timeout only makes the client mark
+        # a node that timed out dead (as it does one that refused), so the engine's retry goes elsewhere.
+        options: dict[str, Any] = {"timeout": config.timeout_s, "max_retries": 0, "retry_on_timeout": True,
                                    "retry_on_status": ()}
         if basic:
             options["http_auth"] = basic
         if config.api_key:
             options["headers"] = {"authorization": f"ApiKey {config.api_key}"}
-        if url.startswith("https"):
+        if any(host.startswith("https") for host in hosts):
             options.update(use_ssl=True, verify_certs=config.verify_certs)
             if config.ca_certs:
                 options["ca_certs"] = config.ca_certs
-        self.client = OpenSearch(hosts=[url], **options)
+        self.client = OpenSearch(hosts=hosts, **options)
+        self.timeout_s = config.timeout_s
 
     def request(self, method: str, path: str, params: dict[str, str] | None = None, body: Any = None,
                 ndjson: bool = False, timeout_s: float | None = None) -> Any:
@@ -190,8 +223,10 @@ class OpenSearchConnection:
             if ndjson:
                 body = b"".join(orjson.dumps(line) + b"\n" for line in body).decode()
         try:
+            # Always an explicit client timeout: without one, opensearch-py takes a `timeout` parameter
+            # meant for the server (the health wait's "60s") as its own and fails on it.
             return self.client.transport.perform_request(method, path, params=params, body=body, headers=headers,
-                                                         timeout=timeout_s)
+                                                         timeout=timeout_s or self.timeout_s)
         except exceptions.TransportError as exc:
             if isinstance(exc.status_code, int):
                 raise HttpError(exc.status_code, exc.info) from exc
@@ -231,7 +266,8 @@ class ElasticBuilder(PublishOnSuccess):
         meta = {"kind": kind, "generation": self.generation, "state": "building",
                 "created_at": now.isoformat(timespec="seconds")}
         engine._call("PUT", f"/{self.index}",
-                     body=q.index_body(kind, engine.flavor, shards=engine.shards, meta=meta))
+                     body=q.index_body(kind, engine.flavor, shards=engine.shards, meta=meta,
+                                       replicas=engine.replicas))
 
     def add(self, documents: Iterable[dict[str, Any]]) -> int:
         """Bulk-load documents in chunks of at most CHUNK_DOCS documents or CHUNK_BYTES bytes."""
@@ -269,8 +305,7 @@ class ElasticBuilder(PublishOnSuccess):
         engine._call("PUT", f"/{self.index}/_settings", body=q.serving_settings(engine.replicas))
         engine._call("POST", f"/{self.index}/_refresh")
         if engine.replicas:
-            health = engine._call("GET", f"/_cluster/health/{self.index}",
-                                  params={"wait_for_status": "green", "timeout": "60s"})
+            health = engine._wait_for_green(self.index)
             if health.get("timed_out"):
                 log.warning("%s: replicas not all allocated before the swap (status %s)", self.index,
                             health.get("status"))
@@ -378,6 +413,25 @@ class ElasticEngine:
                 log.warning("%s failed (%s); retrying in %.2f s", what, exc, delay)
                 time.sleep(delay)
         raise AssertionError("unreachable")
+
+    def _wait_for_green(self, index: str) -> dict[str, Any]:
+        """The health of `index` once every copy is allocated, or after REPLICA_WAIT_S (then `timed_out`).
+
+        Asked in server-side waits shorter than the client timeout: one long wait would end in a
+        client timeout, and retrying a wait as a failure only multiplies it.
+        """
+        deadline = time.monotonic() + REPLICA_WAIT_S
+        while True:
+            wait_s = max(1, int(min(deadline - time.monotonic(), self.config.timeout_s / 2)))
+            try:
+                health = self._call("GET", f"/_cluster/health/{index}",
+                                    params={"wait_for_status": "green", "timeout": f"{wait_s}s"})
+            except HttpError as exc:
+                if exc.status != 408 or not isinstance(exc.body, dict):  # 408: the wait ran out, body says so
+                    raise
+                health = exc.body
+            if not health.get("timed_out") or time.monotonic() >= deadline:
+                return health
 
     def _bulk(self, lines: list[dict[str, Any]], params: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Send bulk lines; items refused with 429 are resent with backoff, other refusals raise IndexingError."""

@@ -131,11 +131,13 @@ def generation_of(prefix: str, kind: str, index: str) -> str:
     return index[len(alias_name(prefix, kind)) + 1:]
 
 
-def index_body(kind: str, flavor: str, *, shards: int, meta: dict[str, Any]) -> dict[str, Any]:
+def index_body(kind: str, flavor: str, *, shards: int, meta: dict[str, Any], replicas: int = 0) -> dict[str, Any]:
     """The body creating one generation: the kind's mapping, derived fields, and build-time settings.
 
-    Replicas 0, refresh off and asynchronous translog while loading: nobody reads the index yet and
-    a failed build throws it away, so durability and freshness buy nothing until `publish`.
+    Refresh off and asynchronous translog while loading: nobody reads the index yet and a failed
+    build throws it away, so freshness and fsyncs buy nothing until `publish`. Replicas are those
+    the index will serve with (0 on a single node): on a cluster, a node lost mid-build then costs
+    a replica promotion instead of the primary shard, and the build completes.
     """
     body = copy.deepcopy(MODULES[kind].ES_MAPPING)
     mappings = body["mappings"]
@@ -146,7 +148,7 @@ def index_body(kind: str, flavor: str, *, shards: int, meta: dict[str, Any]) -> 
         _adapt_to_opensearch(mappings["properties"])
     mappings["_meta"] = meta
     body["settings"] = {**body["settings"], "index": {
-        "number_of_shards": shards, "number_of_replicas": 0, "refresh_interval": "-1",
+        "number_of_shards": shards, "number_of_replicas": replicas, "refresh_interval": "-1",
         "translog": {"durability": "async"}}}
     return body
 

@@ -24,9 +24,12 @@ import org.opensearch.transport.Netty4Plugin;
  * the service uses loaded from the classpath, until the process receives SIGTERM.
  *
  * <p>Usage: {@code Launcher --home DIR [--http-port 9250] [--transport-port 9350] [--cluster-name NAME]
- * [--parent-pid PID]}. Data and logs go under DIR. With {@code --parent-pid} the node also stops when
- * that process ends, so a test run killed hard does not leave a JVM behind. The node is meant for tests
- * and local work, not for production.
+ * [--node-name NAME] [--seed-hosts 127.0.0.1:9351,127.0.0.1:9352 --initial-nodes a,b,c] [--parent-pid PID]}.
+ * Data and logs go under DIR. Without {@code --seed-hosts} the node is a cluster of one; with it, the
+ * node discovers its peers on those transport addresses, and the first start of the cluster elects a
+ * cluster manager among {@code --initial-nodes} (node names). With {@code --parent-pid} the node also
+ * stops when that process ends, so a test run killed hard does not leave a JVM behind. The node is
+ * meant for tests and local work, not for production.
  */
 public final class Launcher {
 
@@ -51,18 +54,19 @@ public final class Launcher {
         Map<String, String> options = parse(args);
         Path home = Path.of(require(options, "--home")).toAbsolutePath();
         String clusterName = options.getOrDefault("--cluster-name", "lba-test");
+        String nodeName = options.getOrDefault("--node-name", clusterName + "-node");
+        String seedHosts = options.get("--seed-hosts");
         Files.createDirectories(home.resolve("data"));
         Files.createDirectories(home.resolve("logs"));
         // An empty plugins/ folder: the node scans it and must find nothing to load twice.
         Files.createDirectories(home.resolve("plugins"));
 
-        Settings settings = Settings.builder()
+        Settings.Builder builder = Settings.builder()
             .put("path.home", home.toString())
             .put("path.data", home.resolve("data").toString())
             .put("path.logs", home.resolve("logs").toString())
             .put("cluster.name", clusterName)
-            .put("node.name", clusterName + "-node")
-            .put("discovery.type", "single-node")
+            .put("node.name", nodeName)
             .put("network.host", "127.0.0.1")
             .put("http.port", options.getOrDefault("--http-port", "9250"))
             .put("transport.port", options.getOrDefault("--transport-port", "9350"))
@@ -70,14 +74,20 @@ public final class Launcher {
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
             // Writes to a missing alias must fail rather than create a stray index named like it.
             .put("action.auto_create_index", false)
-            .put("logger.level", "WARN")
-            .build();
+            .put("logger.level", "WARN");
+        if (seedHosts == null) {
+            builder.put("discovery.type", "single-node");
+        } else {
+            builder.putList("discovery.seed_hosts", List.of(seedHosts.split(",")))
+                .putList("cluster.initial_cluster_manager_nodes", List.of(require(options, "--initial-nodes").split(",")));
+        }
+        Settings settings = builder.build();
 
         LogConfigurator.registerErrorListener();
-        LogConfigurator.setNodeName(clusterName + "-node");
+        LogConfigurator.setNodeName(nodeName);
         LogConfigurator.configureWithoutConfig(settings);
         Environment environment = InternalSettingsPreparer.prepareEnvironment(
-            settings, Map.of(), null, () -> clusterName + "-node");
+            settings, Map.of(), null, () -> nodeName);
 
         Node node = new ClasspathNode(environment);
         CountDownLatch closed = new CountDownLatch(1);
