@@ -13,7 +13,11 @@ COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
 def test_compose_file_wires_app_scheduler_and_elasticsearch():
     compose = yaml.safe_load(COMPOSE.read_text())
     services = compose["services"]
-    assert set(services) == {"app", "scheduler", "elasticsearch", "nginx", "redis"}
+    assert set(services) == {"migrate", "app", "scheduler", "worker", "elasticsearch", "nginx", "redis"}
+    assert services["migrate"]["command"] == ["lba", "db", "upgrade"]
+    assert services["worker"]["command"] == ["lba", "worker"]
+    for name in ("app", "worker"):  # nothing serves or sends before the store is migrated
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert services["elasticsearch"]["image"].startswith("docker.elastic.co/elasticsearch/elasticsearch:8.")
     assert services["elasticsearch"]["environment"]["discovery.type"] == "single-node"
     for name in ("app", "scheduler"):
