@@ -3,7 +3,7 @@
 tests/conftest.py imports the fixtures once (one cluster per session): every test taking
 `store_url` runs on SQLite and on PostgreSQL, each time on an empty,
 migrated database. The cluster lives in a temporary folder (initdb, a free port, its socket in
-that folder) and is stopped at the end of the session. LBA_TEST_NO_POSTGRES=1 is the explicit
+that folder) and is stopped at the end of the session. LBA_SKIP_POSTGRES=1 is the explicit
 opt-out on a machine without PostgreSQL; without it a cluster that cannot start fails the tests.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pytest
 
 from app.store import upgraded_store
 from app.store.engine import dispose_all
+from tests import real_components
 
 PG_BIN = Path(os.environ.get("LBA_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 DATABASES = ("sqlite", "postgresql")
@@ -63,7 +64,7 @@ class PostgresCluster:
     def start(self) -> "PostgresCluster":
         if not (self.bin_dir / "initdb").is_file():
             raise RuntimeError(f"PostgreSQL binaries not found in {self.bin_dir}: `make test` installs the "
-                               f"Debian package postgresql-15 (or set LBA_TEST_NO_POSTGRES=1 to opt out)")
+                               f"Debian package postgresql-15 (or set LBA_SKIP_POSTGRES=1 to opt out)")
         if self._user is not None:
             os.chown(self.folder, self._user.pw_uid, self._user.pw_gid)
         data = self.folder / "data"
@@ -116,9 +117,11 @@ class PostgresCluster:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresCluster]:
     """The session's PostgreSQL cluster (started on first use, stopped at the end)."""
-    if os.environ.get("LBA_TEST_NO_POSTGRES") == "1":
-        pytest.skip("LBA_TEST_NO_POSTGRES=1: PostgreSQL tests opted out")
-    cluster = PostgresCluster().start()
+    real_components.skip_if_opted_out("postgres")
+    try:
+        cluster = PostgresCluster().start()
+    except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+        real_components.require("postgres", f"the throw-away PostgreSQL cluster did not start: {exc}")
     try:
         yield cluster
     finally:
