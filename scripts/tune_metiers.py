@@ -19,7 +19,7 @@ from app.config import Settings
 from app.metiers import build_metier_index
 from app.metiers import index as index_module
 from app.referentials import get_referentials
-from scripts.eval_metiers import DEFAULT_CSVS, evaluate, read_judgements
+from scripts.eval_metiers import DEFAULT_CSVS, _print_side_by_side, evaluate, read_judgements
 
 OWN_QUERIES = Path(__file__).resolve().parent.parent / "tests" / "metiers" / "dev_queries.csv"
 # Text that must resolve to nothing (the confidence floor), written for this project.
@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     for objective, trial, summary, worst, junk in results[:5]:
         print(f"{objective:7.2f} worst-kind top-1 {worst:5.1f} % junk resolved {junk}  {json.dumps(trial)}")
         print("        " + json.dumps({k: (v["top1_pct"], v["top5_pct"]) for k, v in summary.items()}))
+    index.weights = replace(start, **results[0][1])
+    for path in DEFAULT_CSVS:
+        rows = files[path.name]
+        _print_side_by_side(f"{index.embedder.name} (tuned)", path, evaluate(index, rows, semantic=False),
+                            evaluate(index, rows))
     print(json.dumps({index.embedder.name: results[0][1]}))
     return 0
 

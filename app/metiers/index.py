@@ -111,7 +111,7 @@ def _matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
 
 
 # Titles of a fiche added to its document, beyond its own label: enough for meaning, few enough that a
-# first start embeds 1.6k short documents rather than 15k titles.
+# first start embeds 1.6k short documents rather than 15k titles (rare titles left out).
 FICHE_TITLES = 6
 
 
@@ -126,7 +126,7 @@ def _masculine(label: str) -> str:
 def fiche_documents(rome: Rome, rare: set[str] | frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
     """(codes, texts): one document per ROME fiche for the semantic side.
 
-    Its label, its ROME v3 label, its professional domain and its commonest titles. The referential
+    Its label, its ROME v3 label, its professional domain and its first common titles. The referential
     files of this project carry no definitions or activities (data/README.md); these are its richest
     texts, and one document per fiche gives meaning more to match than any single title.
     """

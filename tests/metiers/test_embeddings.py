@@ -128,5 +128,5 @@ def test_failing_query_embedding_answers_lexically(refs, caplog):
 
     index = MetierIndex(refs.rome, load_synonyms(refs.rome.codes), embedder=Broken())
     with caplog.at_level(logging.WARNING):
-        assert index.resolve("soigner les bêtes")[0].parent.startswith("A")
+        assert index.resolve("boulanger")[0].parent == "D1102"
     assert "model crashed" in caplog.text
