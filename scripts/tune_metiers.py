@@ -72,8 +72,22 @@ def main(argv: list[str] | None = None) -> int:
     if not index.semantic:
         print("no semantic side: nothing to tune")
         return 1
+    tune(index)
+    return 0
+
+
+def judged_files() -> dict[str, list[tuple[str, str, set[str]]]]:
+    """The two dev files and the project's own queries: all that tuning may look at."""
     files = {path.name: read_judgements(path) for path in DEFAULT_CSVS}
     files["own"] = read_judgements(OWN_QUERIES)
+    return files
+
+
+def tune(index, small: bool = False) -> dict:
+    """Grid-search the semantic calibration of `index`'s model; print the best and return it.
+
+    `small` searches 32 points instead of 486 (a loaded machine)."""
+    files = judged_files()
     _memoise(index)
     start = index.weights
     # Cosine scale of this model: median and mean best-accepted cosine over the dev queries.
@@ -96,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         "embed_below_lexical": [0.9, 2.0],
         "min_confidence": [0.3, 0.4, 0.5],
     }
+    if small:
+        grid = {"semantic_floor": grid["semantic_floor"][::2], "semantic_ceiling": grid["semantic_ceiling"][:2],
+                "semantic_min": [0.10, 0.20], "semantic_max": [0.6, 0.8], "embed_below_lexical": [2.0],
+                "min_confidence": [0.3, 0.45]}
     results = []
     for values in itertools.product(*grid.values()):
         trial = dict(zip(grid, values))
@@ -120,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         _print_side_by_side(f"{index.embedder.name} (tuned)", path, evaluate(index, rows, semantic=False),
                             evaluate(index, rows))
     print(json.dumps({index.embedder.name: results[0][1]}))
-    return 0
+    return results[0][1]
 
 
 if __name__ == "__main__":

@@ -213,7 +213,8 @@ class MetierIndex:
         referential_words = {w for e in self.entries if e.kind != "synonym" for w in tokens(e.text)}
         self.rewriter = Rewriter(synonyms, referential_words)
         # Short words that name a job on their own ("rh", "pl", "bts"...): the synonym list's terms.
-        self._short_terms = {w for syn in synonyms for w in syn.words if len(w) < MEANINGFUL_CHARS}
+        self._short_terms = {syn.words[0] for syn in synonyms if len(syn.words) == 1 and
+                             len(syn.words[0]) < MEANINGFUL_CHARS and not syn.words[0].isdigit()}
         self._targets = sorted({t for e in self.entries for t in e.targets})
         self._target_row = {target: i for i, target in enumerate(self._targets)}
         # Every (entry, target) pair but domain labels', for coverage summed across a code's names.

