@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,10 @@ def _matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
         return np.asarray(matrix @ vector, dtype=np.float32)
     import torch
 
-    return torch.mv(torch.from_numpy(np.ascontiguousarray(matrix)), torch.from_numpy(vector)).numpy()
+    with warnings.catch_warnings():
+        # The mapped vectors are read-only; torch warns about tensors it could write, mv only reads.
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.mv(torch.from_numpy(np.asarray(matrix)), torch.from_numpy(vector)).numpy()
 
 
 # Titles of a fiche added to its document, beyond its own label: enough for meaning, few enough that a
