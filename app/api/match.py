@@ -36,12 +36,26 @@ def run_match(params: dict[str, Any]) -> dict[str, Any]:
         raise invalid_parameters({exc.field: [exc.message]}) from None
     except NoJobForText:
         raise invalid_parameters({"q": ["Aucun métier ne correspond à ce texte : précisez-le ou choisissez "
-                                        "une suggestion."]}) from None
+                                        "une suggestion."],
+                                  "suggestions": _job_suggestions(params.get("q", ""))}) from None
     except TextNotAvailable:
         raise ApiError(400, "not_available", "La recherche par texte libre (q) n'est pas disponible : "
                                              "indiquez des codes ROME (romes).", {"q": ["Non disponible."]}) from None
     count_results(len(answer["items"]))
     return answer
+
+
+def _job_suggestions(text: str, count: int = 5) -> list[str]:
+    """Job titles to offer when the text means no job: autocomplete's best, or common titles."""
+    index = current_app.extensions.get("lba.metiers")
+    found = [s.label for s in index.suggest(text, count)] if index is not None else []
+    return found or list(FALLBACK_SUGGESTIONS[:count])
+
+
+# What young people search most, offered when the text gives nothing to complete.
+FALLBACK_SUGGESTIONS = ("Vendeur / Vendeuse en boulangerie-pâtisserie", "Cuisinier / Cuisinière",
+                        "Coiffeur / Coiffeuse", "Électricien / Électricienne du bâtiment",
+                        "Assistant / Assistante de gestion administrative")
 
 
 @bp.get("/match")

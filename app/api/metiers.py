@@ -27,7 +27,8 @@ def suggest_metiers():
 
 @bp.get("/metiers/resolve")
 def resolve_metiers():
-    """The ROME code families a free-text query means, best first."""
+    """The ROME code families a free-text query means, best first, and the commune the text names."""
     params = _params()
-    romes = get_metier_resolver().resolve(params["q"], params["limit"] or RESOLVED)
-    return {"query": params["q"], "romes": [m.to_dict() for m in romes]}
+    resolution = get_metier_resolver().resolve(params["q"], params["limit"] or RESOLVED)
+    return {"query": params["q"], "romes": [m.to_dict() for m in resolution],
+            "place": resolution.place.to_dict() if resolution.place else None}

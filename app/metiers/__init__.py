@@ -1,38 +1,50 @@
 """Free text to ROME codes: the métier index, its construction from settings, and its place in the app."""
 from __future__ import annotations
 
-import os
+import hashlib
 import threading
+from pathlib import Path
 
 from flask import Flask, current_app
 
 from app.config import Settings
-from app.metiers.embeddings import EmbeddingCache, load_embedder
-from app.metiers.index import MetierIndex, RomeMatch, Suggestion, rare_appellations
+from app.metiers.embeddings import VectorStore, load_embedder
+from app.metiers.index import MetierIndex, Resolution, RomeMatch, Suggestion, rare_appellations
 from app.metiers.synonyms import load_synonyms
 from app.referentials import Referentials
 
-__all__ = ["MetierIndex", "RomeMatch", "Suggestion", "build_metier_index", "get_metier_index",
+__all__ = ["MetierIndex", "Resolution", "RomeMatch", "Suggestion", "build_metier_index", "get_metier_index",
            "get_metier_resolver", "init_app", "resolve_romes"]
 
 EXTENSION = "lba.metiers"
 
 
+def rome_version(data_dir: Path) -> str:
+    """The ROME referential's version: a hash of its files (a refresh gives new index vectors)."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(data_dir) / "rome").glob("*.csv")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def build_metier_index(settings: Settings, refs: Referentials) -> MetierIndex:
-    """The full index: every appellation, ROME label, domain and synonym, embedded when a model loads."""
-    embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
-    cache = EmbeddingCache(settings.embeddings_dir) if embedder is not None else None
-    return MetierIndex(refs.rome, load_synonyms(refs.rome.codes), embedder=embedder, cache=cache,
-                       rare=rare_appellations(refs.data_dir), build_threads=os.cpu_count() or 1)
+    """The full index: every appellation, ROME label, domain and synonym; semantic when a model loads."""
+    embedder = load_embedder(settings.embedding_backend, settings.embedding_model, settings.embedding_threads)
+    store = VectorStore(settings.embeddings_dir) if embedder is not None else None
+    return MetierIndex(refs.rome, load_synonyms(refs.rome.codes), embedder=embedder, store=store,
+                       rare=rare_appellations(refs.data_dir), referential_version=rome_version(refs.data_dir),
+                       communes=refs.communes)
 
 
-_indexes: dict[tuple[str, str, str, int], MetierIndex] = {}
+_indexes: dict[tuple[str, ...], MetierIndex] = {}
 _lock = threading.Lock()
 
 
 def get_metier_index(settings: Settings, refs: Referentials) -> MetierIndex:
     """The index for these settings, built once per process: apps created again (tests) reuse it."""
-    key = (str(refs.data_dir), settings.embedding_model, settings.embeddings_dir, settings.embedding_threads)
+    key = (str(refs.data_dir), settings.embedding_backend, settings.embedding_model, settings.embeddings_dir,
+           str(settings.embedding_threads))
     with _lock:
         if key not in _indexes:
             _indexes[key] = build_metier_index(settings, refs)
@@ -55,6 +67,6 @@ def get_metier_resolver() -> MetierIndex:
     return current_app.extensions[EXTENSION]
 
 
-def resolve_romes(q: str, limit: int = 10) -> list[RomeMatch]:
+def resolve_romes(q: str, limit: int = 10) -> Resolution:
     """The ROME code families the free text `q` means, best first (for the match service)."""
     return get_metier_resolver().resolve(q, limit)

@@ -4,16 +4,19 @@ from __future__ import annotations
 import logging
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.metiers.embeddings import Embedder, EmbeddingCache, embed_with_cache
+from app.metiers.embeddings import Embedder, VectorStore, uses_torch
 from app.metiers.lexical import LexicalIndex
+from app.metiers.places import PlaceInText, find_place
 from app.metiers.synonyms import Rewriter, Synonym
 from app.metiers.text import MAX_QUERY_CHARS, MAX_QUERY_TOKENS, SOFT_WORDS, STOPWORDS, tokens
+from app.referentials.communes import Communes
 from app.referentials.csvfile import read_rows
 from app.referentials.rome import Rome
 from ranking.resolve_weights import DEFAULT_RESOLVE_WEIGHTS, ResolveWeights
@@ -24,6 +27,9 @@ ROME_CODE_RE = re.compile(r"^\s*([A-Na-n]\d{4})\s*$")
 # Entries re-scored with bonuses after the vectorised pass: far more than any page shows.
 CANDIDATES = 300
 KINDS_SHOWN = ("appellation", "rome", "rome_v3", "synonym")
+# Résolution needs one word of at least this many letters (or a listed short term such as "RH"): digits
+# and one- or two-letter fragments ("' OR 1=1 --", "%ff%fe") are not evidence of a job.
+MEANINGFUL_CHARS = 3
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,14 @@ class RomeMatch:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used by the API."""
         return {"code": self.code, "parent": self.parent, "label": self.label, "score": self.score}
+
+
+class Resolution(list):
+    """The résolveur's answer: RomeMatch items best first, and the place the text named, if any."""
+
+    def __init__(self, matches=(), place: PlaceInText | None = None) -> None:
+        super().__init__(matches)
+        self.place = place
 
 
 @dataclass(frozen=True)
@@ -84,16 +98,54 @@ class _Query:
 
 
 def _matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """matrix @ vector on the embedder's single torch thread when torch is there.
+    """matrix @ vector on the embedder's single torch thread when torch is loaded already.
 
     numpy's OpenBLAS would start its own thread pool for this small product; its spinning threads then
     compete with the next query's forward pass for the same cores and slow both several times over.
+    The torch-free backends get numpy's product on the memory-mapped rows.
     """
-    try:
-        import torch
-    except ImportError:  # lexical-only deployments without torch never call this with vectors anyway
-        return matrix @ vector
-    return torch.mv(torch.from_numpy(matrix), torch.from_numpy(vector)).numpy()
+    if not uses_torch():
+        return np.asarray(matrix @ vector, dtype=np.float32)
+    import torch
+
+    with warnings.catch_warnings():
+        # The mapped vectors are read-only; torch warns about tensors it could write, mv only reads.
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.mv(torch.from_numpy(np.asarray(matrix)), torch.from_numpy(vector)).numpy()
+
+
+# Titles of a fiche added to its document, beyond its own label: enough for meaning, few enough that a
+# first start embeds 1.6k short documents rather than 15k titles (rare titles left out).
+FICHE_TITLES = 6
+
+
+def _masculine(label: str) -> str:
+    """One reading of "Conducteur / Conductrice d'engins": "Conducteur d'engins" (half the tokens)."""
+    if " / " not in label:
+        return label
+    left, right = label.split(" / ", 1)
+    return " ".join([left, *right.split()[len(left.split()):]])
+
+
+def fiche_documents(rome: Rome, rare: set[str] | frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+    """(codes, texts): one document per ROME fiche for the semantic side.
+
+    Its label, its ROME v3 label, its professional domain and its first common titles. The referential
+    files of this project carry no definitions or activities (data/README.md); these are its richest
+    texts, and one document per fiche gives meaning more to match than any single title.
+    """
+    titles: dict[str, list[str]] = {}
+    for app in sorted(rome.appellations.values(), key=lambda a: (not a.principal, a.label)):
+        if app.code_ogr not in rare:
+            titles.setdefault(app.rome, []).append(_masculine(app.label))
+    codes, texts = [], []
+    for code in rome.codes.values():
+        own = _masculine(code.label)
+        others = [t for t in dict.fromkeys(titles.get(code.code, ())) if t != own][:FICHE_TITLES]
+        parts = [own, code.label_v3 or "", rome.domaines.get(code.domaine, ""), ", ".join(others)]
+        codes.append(code.code)
+        texts.append(". ".join(p for p in parts if p))
+    return codes, texts
 
 
 def _forms(text: str) -> tuple[str, ...]:
@@ -151,10 +203,12 @@ class MetierIndex:
     """Free text to ROME codes and job-title suggestions, lexical always, semantic when a model is loaded."""
 
     def __init__(self, rome: Rome, synonyms: list[Synonym], *, weights: ResolveWeights = DEFAULT_RESOLVE_WEIGHTS,
-                 embedder: Embedder | None = None, cache: EmbeddingCache | None = None,
-                 rare: set[str] | frozenset[str] = frozenset(), build_threads: int = 2) -> None:
+                 embedder: Embedder | None = None, store: VectorStore | None = None,
+                 rare: set[str] | frozenset[str] = frozenset(), referential_version: str = "",
+                 communes: Communes | None = None) -> None:
         started = time.perf_counter()
         self.rome = rome
+        self.communes = communes
         self.weights = weights
         self.entries = build_entries(rome, synonyms, weights, rare)
         self.lexical = LexicalIndex([e.text for e in self.entries], weights)
@@ -162,6 +216,9 @@ class MetierIndex:
         # in the query and acts through its synonym entry, or "charpentier bois" would turn into "menuisier".
         referential_words = {w for e in self.entries if e.kind != "synonym" for w in tokens(e.text)}
         self.rewriter = Rewriter(synonyms, referential_words)
+        # Short words that name a job on their own ("rh", "pl", "bts"...): the synonym list's terms.
+        self._short_terms = {syn.words[0] for syn in synonyms if len(syn.words) == 1 and
+                             len(syn.words[0]) < MEANINGFUL_CHARS and not syn.words[0].isdigit()}
         self._targets = sorted({t for e in self.entries for t in e.targets})
         self._target_row = {target: i for i, target in enumerate(self._targets)}
         # Every (entry, target) pair but domain labels', for coverage summed across a code's names.
@@ -177,34 +234,38 @@ class MetierIndex:
         self.embedder = embedder
         self._vectors: np.ndarray | None = None
         if embedder is not None:
-            self._build_semantic(embedder, cache, build_threads)
+            self.weights = weights = weights.for_model(embedder.name)
+            self._build_semantic(embedder, store, rare, referential_version)
         log.info("métier index: %d entries, semantic=%s, built in %.1f s", len(self.entries),
                  embedder.name if self.semantic else "off", time.perf_counter() - started)
 
     # --- building -----------------------------------------------------------------------------------
 
-    def _build_semantic(self, embedder: Embedder, cache: EmbeddingCache | None, build_threads: int) -> None:
-        rows = [i for i, e in enumerate(self.entries) if e.embedded]
+    def _build_semantic(self, embedder: Embedder, store: VectorStore | None, rare: set[str] | frozenset[str],
+                        referential_version: str) -> None:
+        codes, texts = fiche_documents(self.rome, rare)
         try:
-            self._vectors = embed_with_cache(embedder, cache, [self.entries[i].text for i in rows], build_threads)
+            if store is not None:
+                self._vectors = store.load_or_build(embedder, texts, referential_version)
+            else:
+                self._vectors = embedder.encode_passages(texts)
         except Exception as exc:  # a broken model must degrade the service, not stop it
             log.warning("embedding the métier index failed, job search runs lexical-only: %s", exc)
             self.embedder = None
+            self._vectors = None
             return
-        self._vector_rows = np.asarray(rows, dtype=np.int32)
-        # One vector per target: the normalised weighted mean of its texts. Resolution compares the query
-        # with 1.8k target vectors instead of 15k entry vectors, an 8× smaller product per request, and
-        # the mean ranked the project's own queries as well as the best single text did.
-        triples = [(self._target_row[target], vrow, weight)
-                   for vrow, i in enumerate(rows)
-                   for target, weight in zip(self.entries[i].targets, self.entries[i].weights)]
-        pair_target = np.asarray([t[0] for t in triples], dtype=np.int32)
-        pair_vector = np.asarray([t[1] for t in triples], dtype=np.int32)
-        pair_weight = np.asarray([t[2] for t in triples], dtype=np.float32)
-        centroids = np.zeros((len(self._targets), self._vectors.shape[1]), dtype=np.float32)
-        np.add.at(centroids, pair_target, self._vectors[pair_vector] * pair_weight[:, None])
-        norms = np.linalg.norm(centroids, axis=1, keepdims=True)
-        self._target_vectors = centroids / np.maximum(norms, 1e-9)
+        row = {code: i for i, code in enumerate(codes)}
+        # Each (code, parent) target reads its fiche's row; the product runs over the mapped fiche rows.
+        self._target_doc = np.asarray([row[code] for code, _ in self._targets], dtype=np.int32)
+        # Autocomplete's semantic fallback shows a fiche through its main title (or its label entry).
+        doc_entry = np.full(len(codes), -1, dtype=np.int32)
+        for i, entry in enumerate(self.entries):
+            if entry.kind in ("appellation", "rome") and len(entry.targets) == 1:
+                r = row[entry.targets[0][0]]
+                if doc_entry[r] < 0 or (entry.kind == "appellation" and
+                                        self.rome.appellations[entry.appellation_code].principal):
+                    doc_entry[r] = i
+        self._doc_entry = doc_entry
 
     @property
     def semantic(self) -> bool:
@@ -285,13 +346,13 @@ class MetierIndex:
         if not self.semantic:
             return None
         try:
-            return self.embedder.encode([query.embed_text])[0]  # type: ignore[union-attr]
+            return self.embedder.encode_queries([query.embed_text])[0]  # type: ignore[union-attr]
         except Exception as exc:  # a failing model must cost the semantic side only
             log.warning("query embedding failed, answering lexically: %s", exc)
             return None
 
     def _semantic_cosines(self, query: _Query) -> np.ndarray | None:
-        """Cosine of the query with every embedded entry (autocomplete's fallback)."""
+        """Cosine of the query with every fiche document."""
         vector = self._query_vector(query)
         return None if vector is None else _matvec(self._vectors, vector)
 
@@ -305,16 +366,32 @@ class MetierIndex:
         w = self.weights
         return np.clip((cosines - w.semantic_floor) / (w.semantic_ceiling - w.semantic_floor), 0.0, 1.0)
 
-    def resolve(self, text: str, limit: int = 10) -> list[RomeMatch]:
-        """The ROME code families `text` means, best first; empty when nothing matches."""
-        direct = ROME_CODE_RE.match(text or "")
+    def resolve(self, text: str, limit: int = 10, semantic: bool = True) -> Resolution:
+        """The ROME code families `text` means, best first, and the commune it names ("… à Lyon").
+
+        Empty when the text means no job with enough confidence (`ResolveWeights.min_confidence`).
+        `semantic=False` answers lexically (evaluation of the two sides).
+        """
+        place = find_place(self.communes, text or "") if self.communes is not None else None
+        job_text = place.job_text if place is not None else (text or "")
+        return Resolution(self._resolve_job(job_text, limit, semantic), place)
+
+    def _resolve_job(self, text: str, limit: int, semantic: bool) -> list[RomeMatch]:
+        direct = ROME_CODE_RE.match(text)
         if direct and direct.group(1).upper() in self.rome:
             code = self.rome.codes[direct.group(1).upper()]
             return [RomeMatch(code.code, code.parent, code.label, 1.0)]
-        query = self._analyse(text or "")
-        if query is None:
+        query = self._analyse(text)
+        if query is None or not self._meaningful(text):
             return []
-        w = self.weights
+        lexical = self._lexical_targets(query)
+        best_lexical = float(lexical.max())
+        # A full lexical match leaves the semantic side a tie-breaker's share: skip the query embedding.
+        wants_vector = semantic and best_lexical < self.weights.embed_below_lexical
+        return self._combine(lexical, self._target_cosines(query) if wants_vector else None, limit)
+
+    def _lexical_targets(self, query: _Query) -> np.ndarray:
+        """Per (code, parent) target, its best lexical score (entries and summed coverage)."""
         lexical = np.zeros(len(self._targets), dtype=np.float32)
         for i, score in self._with_bonuses(query, self._entry_scores(query)).items():
             entry = self.entries[i]
@@ -322,19 +399,40 @@ class MetierIndex:
                 row = self._target_row[target]
                 lexical[row] = max(lexical[row], score * weight)
         np.maximum(lexical, self._target_coverage(query), out=lexical)
-        lexical[lexical < w.min_lexical] = 0.0
+        lexical[lexical < self.weights.min_lexical] = 0.0
+        return lexical
+
+    def _target_cosines(self, query: _Query) -> np.ndarray | None:
+        """Per target, the cosine of the query with its fiche document; None without a vector."""
         vector = self._query_vector(query)
-        matched = bool(lexical.any())
-        if vector is None:
+        return None if vector is None else _matvec(self._vectors, vector)[self._target_doc]
+
+    def _combine(self, lexical: np.ndarray, cosines: np.ndarray | None, limit: int) -> list[RomeMatch]:
+        """Both sides fused per target, under the confidence floor: families best first, or none."""
+        w = self.weights
+        best_lexical = float(lexical.max())
+        confidence = best_lexical
+        if cosines is None:
             fused = lexical
         else:
-            semantic = _matvec(self._target_vectors, vector)
-            matched = matched or float(semantic.max()) >= w.min_semantic_cosine
-            share = self._semantic_share(float(lexical.max()))
-            fused = (1.0 - share) * lexical + share * self._normalise_cosine(semantic)
-        if not matched:
+            normalised = self._normalise_cosine(cosines)
+            share = self._semantic_share(best_lexical)
+            fused = (1.0 - share) * lexical + share * normalised
+            confidence = max(confidence, float(normalised.max()) * w.semantic_confidence)
+        # The floor: junk ("' OR 1=1 --", "%ff%fe") finds stray prefixes or a weak cosine somewhere; under
+        # this confidence the honest answer is "no job for this text".
+        if confidence < w.min_confidence or not fused.any():
             return []
         return self._families(fused, limit)
+
+    def _meaningful(self, text: str) -> bool:
+        """Whether `text` has a word that can carry a job: 3+ letters, not only digits, or a listed term."""
+        for word in tokens(text[:MAX_QUERY_CHARS]):
+            if word in SOFT_WORDS:
+                continue
+            if (len(word) >= MEANINGFUL_CHARS and not word.isdigit()) or word in self._short_terms:
+                return True
+        return False
 
     def _families(self, fused: np.ndarray, limit: int) -> list[RomeMatch]:
         """One result per parent code (its best target), padded to `min_results` when needed."""
@@ -404,8 +502,9 @@ class MetierIndex:
         fused = {i: (1.0 - share) * s for i, s in scored.items()}
         count = min(CANDIDATES, len(semantic))
         for vrow in np.argpartition(-semantic, count - 1)[:count].tolist():
-            i = int(self._vector_rows[vrow])
-            fused[i] = fused.get(i, 0.0) + share * float(semantic[vrow])
+            i = int(self._doc_entry[vrow])
+            if i >= 0:
+                fused[i] = fused.get(i, 0.0) + share * float(semantic[vrow])
         return fused
 
     def _suggestions(self, scored: dict[int, float], limit: int) -> list[Suggestion]:

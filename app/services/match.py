@@ -71,10 +71,16 @@ class MatchService:
         """Answer a match request (`params` as loaded by MatchRequestSchema)."""
         if params["page"] * params["page_size"] > MAX_RESULT_DEPTH:
             raise PageTooDeep(params["page"], params["page_size"])
-        romes = self._romes(params)
+        romes, text_place = self._romes(params)
         place = resolve_place(self.refs.communes, latitude=params.get("latitude"),
                               longitude=params.get("longitude"), insee=params.get("insee"),
                               postcode=params.get("postcode"))
+        notes = []
+        if place is None and text_place is not None:
+            # "cap cuisine à Paris" with no place parameter: the commune named in q is the place.
+            place = ResolvedPlace(text_place.latitude, text_place.longitude, text_place.name, text_place.insee)
+            notes.append({"code": "place_from_text", "message": f"Lieu lu dans le texte : {text_place.name} "
+                                                               f"(code INSEE {text_place.insee})."})
         radius = float(params["radius"])
         kinds = tuple(params["kinds"])
         page, page_size, sort = params["page"], params["page_size"], params.get("sort", "relevance")
@@ -108,18 +114,19 @@ class MatchService:
             "page": page,
             "page_size": page_size,
             "pages": math.ceil(total / page_size) if total else 0,
-            "warnings": [] if widened_from is None else [{
+            "warnings": notes + ([] if widened_from is None else [{
                 "code": "radius_widened",
-                "message": f"Aucun résultat à {widened_from:g} km : rayon élargi à {query.radius_km:g} km."}],
+                "message": f"Aucun résultat à {widened_from:g} km : rayon élargi à {query.radius_km:g} km."}]),
         }
 
-    def _romes(self, params: dict[str, Any]) -> list[str]:
+    def _romes(self, params: dict[str, Any]) -> tuple[list[str], Any]:
+        """The ROME codes searched, and the commune the free text names (None when romes are given)."""
         if params.get("romes"):
             romes = list(dict.fromkeys(params["romes"]))
             unknown = [code for code in romes if code not in self.refs.rome]
             if unknown:
                 raise UnknownRome(unknown)
-            return romes
+            return romes, None
         if self.resolver is None:
             raise TextNotAvailable(params.get("q", ""))
         matches = self.resolver(params["q"], limit=RESOLVED_FAMILIES)
@@ -127,7 +134,8 @@ class MatchService:
             raise NoJobForText(params["q"])
         # Parent codes: the résolveur's best code is often a ROME 4.0 child (M1855 for "dev web"), and
         # searching the parent also finds documents coded with its siblings (M1805...).
-        return list(dict.fromkeys(match.parent for match in matches))
+        place = getattr(matches, "place", None)
+        return list(dict.fromkeys(match.parent for match in matches)), place.commune if place else None
 
     def _run(self, romes: list[str], place: ResolvedPlace | None, radius: float, kinds: tuple[str, ...],
              params: dict[str, Any], sort: str, page: int,

@@ -99,7 +99,7 @@ def test_free_text_is_resolved_to_rome_codes(client, app):
     body = _get(client, "q=boulangere&" + LYON + "&radius=200")
     assert body["romes"][0]["code"] == "D1102" and body["items"]
     nothing = client.get("/api/v1/match?q=zzqxw")
-    assert nothing.status_code == 400 and list(nothing.get_json()["error"]["details"]) == ["q"]
+    assert nothing.status_code == 400 and "q" in nothing.get_json()["error"]["details"]
 
 
 def test_no_email_address_in_any_output(client):

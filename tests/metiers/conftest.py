@@ -9,7 +9,7 @@ from app.metiers.synonyms import load_synonyms
 
 @pytest.fixture(scope="session")
 def lexical_index(refs) -> MetierIndex:
-    return MetierIndex(refs.rome, load_synonyms(refs.rome.codes))
+    return MetierIndex(refs.rome, load_synonyms(refs.rome.codes), communes=refs.communes)
 
 
 @pytest.fixture(scope="session")
