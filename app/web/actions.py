@@ -1,9 +1,11 @@
 """The one adapter between the site's forms and the action services (applications, callbacks, opt-outs).
 
-The pages only know the three functions below. Each calls the store-backed service of its action
-(app/services/applications.py, callbacks.py, opt-outs), which stores the request and its outgoing
-e-mails in one transaction; when a service is not installed the page says the action is unavailable
-and keeps what was typed.
+The pages only know the three functions below. Each calls the store-backed service of its action,
+which stores the request and its outgoing e-mails in one transaction: callbacks and opt-outs go to
+h-callbacks' app/services/callbacks.py and opt_out.py (their interface as of its first commit);
+applications to app/services/applications.py, whose interface h-store had not published yet — the
+integrator adjusts `send_application` to it. When a service is not installed the page says the action
+is unavailable and keeps what was typed.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from typing import Any
 
 from flask import current_app
 
-from app.web.forms import UploadedCv
+from app.extensions import get_engine
+from app.web.forms import OPT_OUT_REASONS, UploadedCv
 
 
 class ActionUnavailable(RuntimeError):
@@ -61,33 +64,38 @@ def send_application(kind: str, target: dict[str, Any], data: dict[str, Any], cv
     return Receipt(str(_get(result, "id")), (target.get("organisation") or {}).get("name", ""), data["email"])
 
 
+def _contact() -> tuple[Any, Any]:
+    """h-callbacks' services and their app helpers (clock, link signer, store, public base URL)."""
+    return _service("app.services.callbacks"), _service("app.api.contact")
+
+
 def request_callback(formation: dict[str, Any], data: dict[str, Any], caller: str | None = None) -> Receipt:
-    """Ask the training centre of `formation` to call the applicant back."""
-    service = _service("app.services.callbacks")
-    submit = getattr(service, "request_callback", None)
-    if submit is None:
-        raise ActionUnavailable("app.services.callbacks.request_callback")
+    """Ask the training centre of `formation` to call the applicant back (stored with its two e-mails)."""
+    callbacks, contact = _contact()
+    request = callbacks.CallbackInput(
+        formation_id=formation["id"], first_name=data["first_name"], last_name=data["last_name"],
+        email=data["email"], phone=data["phone"], applicant_type=data["applicant_type"],
+        reasons=list(data["reasons"]), message=data.get("message", ""), referrer="lba")
     try:
-        result = submit(current_app.extensions["lba.store"], formation_id=formation["id"],
-                        first_name=data["first_name"], last_name=data["last_name"], email=data["email"],
-                        phone=data["phone"], applicant_type=data["applicant_type"], reasons=data["reasons"],
-                        message=data.get("message", ""), referrer="lba", caller=caller)
-    except getattr(service, "CallbackRefused", ActionRefused) as exc:
+        result = callbacks.create_callback(contact.store(), get_engine(), contact.signer(), request, contact.now(),
+                                           contact.base_url())
+    except callbacks.CallbackError as exc:
         raise ActionRefused(_errors(exc)) from None
     return Receipt(str(_get(result, "id")), (formation.get("organisation") or {}).get("name", ""), data["email"])
 
 
 def opt_out_company(data: dict[str, Any]) -> Receipt:
-    """Ask that a company stop receiving spontaneous applications (confirmed by an e-mail link)."""
-    service = _service("app.services.optout")
-    submit = getattr(service, "request_opt_out", None)
-    if submit is None:
-        raise ActionUnavailable("app.services.optout.request_opt_out")
+    """Ask that a company stop receiving spontaneous applications (confirmed by a signed e-mail link)."""
+    opt_out = _service("app.services.opt_out")
+    contact = _service("app.api.contact")
+    reason = OPT_OUT_REASONS.get(data["reason"], data["reason"])
+    if data.get("comment"):
+        reason = f"{reason} : {data['comment']}"
     try:
-        result = submit(current_app.extensions["lba.store"], siret=data["siret"], email=data["email"],
-                        reason=data["reason"], comment=data.get("comment", ""))
-    except getattr(service, "OptOutRefused", ActionRefused) as exc:
-        raise ActionRefused(_errors(exc)) from None
+        result = opt_out.request_opt_out(contact.store(), get_engine(), contact.signer(), data["email"],
+                                         [data["siret"]], reason[:1000], contact.now(), contact.base_url())
+    except opt_out.OptOutError as exc:
+        raise ActionRefused({"siret": [exc.message]}) from None
     return Receipt(str(_get(result, "id")), data["siret"], data["email"])
 
 

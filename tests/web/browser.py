@@ -11,7 +11,7 @@ BLOCKING = ("serious", "critical")
 
 
 def run_axe(page) -> list[dict]:
-    """axe-core's serious and critical violations on the current page (WCAG 2.1 A/AA rules and best practices)."""
+    """axe-core's serious and critical violations on the current page or frame (WCAG 2.1 A/AA and best practices)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         # Evaluated through the DevTools protocol, so the page's CSP (no inline script) does not block it.
         page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
@@ -23,9 +23,9 @@ def run_axe(page) -> list[dict]:
     return [v for v in result if v["impact"] in BLOCKING]
 
 
-def assert_accessible(page, name: str) -> None:
+def assert_accessible(page, name: str, frame=None) -> None:
     """No serious or critical axe violation, and no console error (a CSP violation is one)."""
-    violations = run_axe(page)
+    violations = run_axe(frame or page)
     assert not violations, f"{name}: axe violations {violations}"
     assert not page.console_errors, f"{name}: console errors {page.console_errors}"
 

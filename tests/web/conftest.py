@@ -66,6 +66,7 @@ def live_server(web_app) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()
     thread.join(5)
 
 
@@ -105,11 +106,36 @@ def page(chromium, width: int, live_server: str):
     page.console_errors = []
 
     def on_console(msg) -> None:
-        # Map tiles are expected to fail here (DEAD_TILES); any other error, CSP violations included, counts.
-        if msg.type == "error" and "127.0.0.1:9/" not in (msg.location or {}).get("url", ""):
+        # Map tiles are expected to fail here (DEAD_TILES), and a form with errors is answered 400 on
+        # purpose; any other error, CSP violations included, counts.
+        url = (msg.location or {}).get("url", "")
+        if msg.type == "error" and "127.0.0.1:9/" not in url and url != page.url:
             page.console_errors.append(msg.text)
 
     page.on("console", on_console)
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def demo_targets(web_app) -> dict[str, str]:
+    """Ids in the demo data the action tests need: a company taking e-mails, a formation taking callbacks."""
+    match = web_app.extensions["lba.match"]
+    answer = match.match({"romes": [ROME], "insee": INSEE, "radius": 60.0, "kinds": ["formation", "company"],
+                          "page": 1, "page_size": 100, "sort": "relevance"})
+    company = next(i for i in answer["items"] if i["kind"] == "company" and i["contact"]["has_email"])
+    formation = next(i for i in answer["items"] if i["kind"] == "formation" and i["callback_eligible"])
+    return {"company": company["id"], "formation": formation["id"]}
+
+
+def services_installed(*modules: str) -> bool:
+    """Whether the store-backed action services the adapter calls (app/web/actions.py) are in this tree."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in modules)
+
+
+#: A minimal valid one-page PDF, as a CV.
+PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+       b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
