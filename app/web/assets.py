@@ -21,6 +21,8 @@ class Assets:
     """Hashes of the static files, read once at start-up; a missing vendor file is logged, not fatal."""
 
     versions: dict[str, str] = field(default_factory=dict)
+    #: URLs built on first use (the same for every request of the app).
+    urls: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: Path = STATIC) -> "Assets":

@@ -5,8 +5,8 @@ from datetime import date
 from typing import Any
 
 from flask import Blueprint, current_app, url_for
+from flask.sansio.blueprints import BlueprintSetupState
 
-from app.extensions import get_settings
 from app.web.assets import page_files
 from app.web.forms import (APPLICANT_TYPES, CALLBACK_REASONS, CONTRACTS, DIPLOMAS, KINDS, OPT_OUT_REASONS, RADII,
                            SORTS)
@@ -20,9 +20,12 @@ MONTHS = ("janvier", "fÃ©vrier", "mars", "avril", "mai", "juin", "juillet", "aoÃ
 
 
 def asset_url(name: str) -> str:
-    """URL of a static file with its content hash, so browsers may cache it for a year."""
-    version = current_app.extensions["lba.web.assets"].version(name)
-    return url_for("pages.static", filename=name, v=version or None)
+    """URL of a static file with its content hash, so browsers may cache it for a year (computed once)."""
+    assets = current_app.extensions["lba.web.assets"]
+    url = assets.urls.get(name)
+    if url is None:
+        url = assets.urls[name] = url_for("pages.static", filename=name, v=assets.version(name) or None)
+    return url
 
 
 def detail_url(item: dict[str, Any], widget: bool = False, caller: str | None = None) -> str:
@@ -45,18 +48,17 @@ def french_date(value: Any) -> str:
 
 
 def register_template_helpers(bp: Blueprint) -> None:
-    """Make the helpers available to every template of the app (pages, widget, error pages)."""
+    """Make the helpers Jinja globals of the app, so imported macros (the result card) see them too."""
 
-    @bp.app_context_processor
-    def _helpers() -> dict[str, Any]:
-        settings = get_settings()
-        return {
+    def install(state: BlueprintSetupState) -> None:
+        settings = state.app.extensions["lba.settings"]
+        state.app.jinja_env.globals.update({
             "asset_url": asset_url, "page_files": page_files, "detail_url": detail_url,
             "query_string": query_string, "KIND_LABELS": KIND_LABELS, "KIND_BADGES": KIND_BADGES,
             "DIPLOMAS": DIPLOMAS, "CONTRACTS": CONTRACTS, "KINDS": KINDS, "RADII": RADII, "SORTS": SORTS,
             "APPLICANT_TYPES": APPLICANT_TYPES, "CALLBACK_REASONS": CALLBACK_REASONS, "OPT_OUT_REASONS": OPT_OUT_REASONS,
             "map_tile_url": settings.map_tile_url, "map_attribution": settings.map_attribution,
-        }
+        })
+        state.app.jinja_env.filters.update({"distance": distance_label, "french_date": french_date})
 
-    bp.add_app_template_filter(distance_label, "distance")
-    bp.add_app_template_filter(french_date, "french_date")
+    bp.record(install)
