@@ -8,11 +8,13 @@ PAGES = {
     400: ("Requête invalide", "La demande envoyée n'a pas pu être comprise."),
     404: ("Page non trouvée", "La page que vous cherchez est introuvable. Excusez-nous pour la gêne occasionnée."),
     405: ("Action impossible", "Cette action n'est pas possible sur cette page."),
-    410: ("Contenu plus disponible", "Cette offre n'est plus disponible : elle a expiré, a été pourvue ou annulée."),
+    410: ("Contenu plus disponible",
+          "Cette offre n'est plus disponible : elle a expiré, a été pourvue ou annulée."),
     413: ("Fichier trop volumineux", "Le fichier envoyé dépasse la taille autorisée (3 Mo)."),
     429: ("Trop de demandes", "Vous avez fait beaucoup de demandes en peu de temps : réessayez dans un instant."),
-    500: ("Erreur inattendue", "Désolé, le service rencontre un problème, nous travaillons pour le résoudre le plus "
-                               "rapidement possible."),
+    500: ("Erreur inattendue",
+          "Désolé, le service rencontre un problème, nous travaillons pour le résoudre le plus rapidement "
+          "possible."),
     503: ("Service indisponible", "Le service est momentanément indisponible : réessayez dans quelques minutes."),
 }
 EXTENSION = "lba.html_errors"

@@ -151,7 +151,8 @@ class CallbackFormSchema(_Person):
 
     MANY = ("reasons",)
     applicant_type = fields.String(required=True, error_messages={"required": "Indiquez qui fait la demande."},
-                                   validate=validate.OneOf(tuple(APPLICANT_TYPES), error="Indiquez qui fait la demande."))
+                                   validate=validate.OneOf(tuple(APPLICANT_TYPES),
+                                                           error="Indiquez qui fait la demande."))
     reasons = fields.List(fields.String(validate=validate.OneOf(tuple(CALLBACK_REASONS), error="Sujet inconnu.")),
                           required=True, error_messages={"required": "Choisissez au moins un sujet."})
 

@@ -120,7 +120,8 @@ def run_search(match: MatchService, communes: CommuneSearch, form: dict[str, Any
             every = match.match({**params, "kinds": list(KIND_NAMES.values()), "page": 1, "page_size": 1})
             counts = dict(every["totals"])
     except UnknownRome:
-        raise SearchRefused({"metier": ["Ce métier n'est plus dans le répertoire : choisissez-en un autre."]}) from None
+        raise SearchRefused({"metier": ["Ce métier n'est plus dans le répertoire : choisissez-en un autre."]}) \
+            from None
     except (NoJobForText, TextNotAvailable):
         raise SearchRefused({"metier": [f"Aucun métier ne correspond à « {form.get('metier', '')} » : précisez-le "
                                         "ou choisissez une suggestion."]}) from None
@@ -137,8 +138,9 @@ def distance_label(km: float | None) -> str:
     """A distance as people say it: metres under 1 km, one decimal under 10 km, whole km beyond."""
     if km is None:
         return ""
+    # A no-break space keeps the number and its unit on one line.
     if km < 1:
-        return f"{max(10, int(math.floor(km * 100) * 10))} m"
+        return f"{max(10, int(math.floor(km * 100) * 10))}\u00a0m"
     if km < 10:
-        return f"{km:.1f} km".replace(".", ",")
-    return f"{km:.0f} km"
+        return f"{km:.1f}\u00a0km".replace(".", ",")
+    return f"{km:.0f}\u00a0km"

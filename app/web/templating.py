@@ -56,7 +56,8 @@ def register_template_helpers(bp: Blueprint) -> None:
             "asset_url": asset_url, "page_files": page_files, "detail_url": detail_url,
             "query_string": query_string, "KIND_LABELS": KIND_LABELS, "KIND_BADGES": KIND_BADGES,
             "DIPLOMAS": DIPLOMAS, "CONTRACTS": CONTRACTS, "KINDS": KINDS, "RADII": RADII, "SORTS": SORTS,
-            "APPLICANT_TYPES": APPLICANT_TYPES, "CALLBACK_REASONS": CALLBACK_REASONS, "OPT_OUT_REASONS": OPT_OUT_REASONS,
+            "APPLICANT_TYPES": APPLICANT_TYPES, "CALLBACK_REASONS": CALLBACK_REASONS,
+            "OPT_OUT_REASONS": OPT_OUT_REASONS,
             "map_tile_url": settings.map_tile_url, "map_attribution": settings.map_attribution,
         })
         state.app.jinja_env.filters.update({"distance": distance_label, "french_date": french_date})

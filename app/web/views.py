@@ -11,7 +11,8 @@ from marshmallow import ValidationError
 from app.extensions import get_engine, get_refs, get_settings
 from app.services.details import Gone, NotFound, get_item
 from app.web import actions, uploads
-from app.web.forms import (ApplicationFormSchema, CallbackFormSchema, OptOutFormSchema, SearchFormSchema, check_cv)
+from app.web.forms import (ApplicationFormSchema, CallbackFormSchema, OptOutFormSchema, SearchFormSchema,
+                           UploadedCv, check_cv)
 from app.web.results import SearchRefused, run_search
 from app.web.templating import register_template_helpers
 
@@ -89,50 +90,57 @@ def _apply(kind: str, doc_id: str):
     if request.method == "GET":
         return render_template("apply.html", item=item, errors={}, values={}, cv=None)
     errors: dict[str, list[str]] = {}
-    values = request.form
     try:
         data = _application.load_form(request.form)
     except ValidationError as exc:
         errors.update(exc.normalized_messages())
-        data = None
-    cv = None
-    try:
-        cv = check_cv(request.files.get("cv"))
-    except ValidationError as exc:
-        kept = uploads.load(request.form.get("cv_token", ""))
-        if kept is not None and not (request.files.get("cv") and request.files["cv"].filename):
-            cv = kept  # the CV sent with an earlier try that had other errors
-        else:
-            errors["cv"] = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
-    token = uploads.keep(cv) if cv is not None and errors else None
+    cv, token, cv_errors = _submitted_cv()
+    if cv_errors:
+        errors["cv"] = cv_errors
     if not errors:
         try:
             receipt = actions.send_application(kind, item, data, cv, caller=request.args.get("caller"))
         except actions.ActionRefused as exc:
-            errors, token = exc.errors, uploads.keep(cv)
+            errors = exc.errors
         except actions.ActionUnavailable:
-            errors, token = {"form": ["L'envoi des candidatures est momentanément indisponible : réessayez plus "
-                                      "tard, ce que vous avez saisi est conservé."]}, uploads.keep(cv)
+            errors = {"form": ["L'envoi des candidatures est momentanément indisponible : réessayez plus tard, ce "
+                               "que vous avez saisi est conservé."]}
         else:
-            uploads.discard(request.form.get("cv_token", ""))
+            uploads.discard(token or "")
             return redirect(url_for("pages.application_sent", kind=kind, doc_id=doc_id, ref=receipt.reference))
-    return render_template("apply.html", item=item, errors=errors, values=values,
-                           cv={"name": cv.filename, "token": token} if cv and token else None), 400
+    if cv is not None and token is None:
+        token = uploads.keep(cv)  # so the corrected form need not choose the file again
+    return render_template("apply.html", item=item, errors=errors, values=request.form,
+                           cv={"name": cv.filename, "token": token} if cv else None), 400
 
 
-@bp.route("/offres/<path:doc_id>/postuler", methods=["GET", "POST"])
+def _submitted_cv() -> tuple[UploadedCv | None, str | None, list[str]]:
+    """This try's CV: a new upload, else the one kept from an earlier try; its token; its errors."""
+    upload = request.files.get("cv")
+    if upload is None or not upload.filename:
+        token = request.form.get("cv_token", "")
+        kept = uploads.load(token)
+        if kept is not None:
+            return kept, token, []
+    try:
+        return check_cv(upload), None, []
+    except ValidationError as exc:
+        return None, None, list(exc.messages)
+
+
+@bp.route("/postuler/offres/<path:doc_id>", methods=["GET", "POST"])
 def apply_offer(doc_id: str):
     """The application form of an offer (with the CV)."""
     return _apply("offer", doc_id)
 
 
-@bp.route("/entreprises/<doc_id>/postuler", methods=["GET", "POST"])
+@bp.route("/postuler/entreprises/<doc_id>", methods=["GET", "POST"])
 def apply_company(doc_id: str):
     """The spontaneous application form of a company (with the CV)."""
     return _apply("company", doc_id)
 
 
-@bp.get("/candidature/<kind>/<path:doc_id>/envoyee")
+@bp.get("/postuler/envoyee/<kind>/<path:doc_id>")
 def application_sent(kind: str, doc_id: str):
     """Confirmation of an application."""
     if kind not in ("offer", "company"):

@@ -38,8 +38,8 @@ def search():
     args = widget_args()
     kinds = SCOPES.get(args.get("scope", "all"), SCOPES["all"])
     if not args.get("caller"):
-        return render_template("widget/error.html", title="Paramètre manquant",
-                               text="Le site qui affiche ce widget doit indiquer son nom dans le paramètre « caller »."), 400
+        text = "Le site qui affiche ce widget doit indiquer son nom dans le paramètre « caller »."
+        return render_template("widget/error.html", title="Paramètre manquant", text=text), 400
     if not (args.get("romes") or args.get("metier")):
         return render_template("widget/results.html", errors={}, values=args, page=None, widget=True,
                                allowed_kinds=kinds)

@@ -72,7 +72,7 @@ def live_server(web_app) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def chromium():
-    """Debian's Chromium driven by Playwright; a browser that cannot start fails the tests (LBA_SKIP_BROWSER=1 skips)."""
+    """Debian's Chromium driven by Playwright; one that cannot start fails the tests (LBA_SKIP_BROWSER=1 skips)."""
     if os.environ.get("LBA_SKIP_BROWSER") == "1":
         pytest.skip("LBA_SKIP_BROWSER=1: browser tests skipped on request")
     from playwright.sync_api import sync_playwright

@@ -53,7 +53,7 @@ def test_spontaneous_application(page, width, demo_targets):
         assert "cv-ines.pdf" in page.inner_text("#cv-conserve")
         pytest.xfail("confirmation needs app.services.applications (h-store), wired in app/web/actions.py")
     page.wait_for_selector("text=Votre candidature a été envoyée")
-    assert urlsplit(page.url).path == f"/candidature/company/{siret}/envoyee"
+    assert urlsplit(page.url).path == f"/postuler/envoyee/company/{siret}"
     screenshot(page, "apply-done")
     assert_accessible(page, "application sent")
 

@@ -1,4 +1,4 @@
-"""In Chromium: métier and commune autocomplete by keyboard → results → filters → detail, with axe on each page."""
+"""In Chromium: métier and commune autocompletes by keyboard → results → filters → detail, axe on each page."""
 from __future__ import annotations
 
 import re
@@ -42,7 +42,7 @@ def test_search_filter_and_detail(page, width):
     assert cards.count() == 20  # first page, rendered by the server
     # Every result says how far it is, and says what it is.
     distances = page.locator(".lba-result .lba-distance strong").all_inner_texts()
-    assert len(distances) == 20 and all(re.fullmatch(r"\d+(,\d)? k?m", d) for d in distances), distances
+    assert len(distances) == 20 and all(re.fullmatch(r"\d+(,\d)?\u00a0k?m", d) for d in distances), distances
     badges = set(page.locator(".lba-result .fr-badge").all_text_contents())
     assert {"Formation", "Offre d'emploi", "Candidature spontanée"} <= {b.strip() for b in badges}
     counts = {k: int(page.inner_text(f".lba-count[data-kind={k}]").strip("()")) for k in ("formations", "offers",

@@ -148,7 +148,8 @@ def test_pages_have_a_strict_policy_and_only_the_widget_may_be_framed(client, we
 def test_frame_ancestors_come_from_the_configuration():
     from app.web.security import content_security_policy, tile_source
 
-    policy = content_security_policy("https://partenaire.example https://*.onisep.fr", "https://{s}.tile.example/{z}/{x}/{y}.png")
+    policy = content_security_policy("https://partenaire.example https://*.onisep.fr",
+                                     "https://{s}.tile.example/{z}/{x}/{y}.png")
     assert "frame-ancestors https://partenaire.example https://*.onisep.fr" in policy
     assert tile_source("https://{s}.tile.example/{z}/{x}/{y}.png") == "https://*.tile.example"
 
@@ -173,7 +174,7 @@ def test_css_and_js_sent_stay_under_300_kb_compressed(client, path, with_map):
 
 
 def test_every_input_has_a_label(client, demo_targets):
-    for path in ("/", SEARCH, f"/entreprises/{demo_targets['company']}/postuler",
+    for path in ("/", SEARCH, f"/postuler/entreprises/{demo_targets['company']}",
                  f"/formations/{quote(demo_targets['formation'])}/rappel", "/desinscription", "/widget/test"):
         html = client.get(path).get_data(as_text=True)
         ids = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*\sid="([^"]+)"', html)
@@ -183,7 +184,7 @@ def test_every_input_has_a_label(client, demo_targets):
 
 
 def test_application_form_checks_the_cv_and_keeps_it(client, demo_targets, web_settings):
-    url = f"/entreprises/{demo_targets['company']}/postuler"
+    url = f"/postuler/entreprises/{demo_targets['company']}"
     fields = {"first_name": "Inès", "last_name": "Martin", "email": "ines.martin@example.org",
               "phone": "0612345678", "message": "Bonjour"}
     from io import BytesIO
@@ -192,8 +193,9 @@ def test_application_form_checks_the_cv_and_keeps_it(client, demo_targets, web_s
                        content_type="multipart/form-data")
     assert fake.status_code == 400
     assert "ne correspond pas à un PDF" in fake.get_data(as_text=True)
-    docx = client.post(url, data={**fields, "cv": (BytesIO(b"MZ\x90\x00"), "cv.exe")}, content_type="multipart/form-data")
-    assert "PDF ou Word" in docx.get_data(as_text=True)
+    exe = client.post(url, data={**fields, "cv": (BytesIO(b"MZ\x90\x00"), "cv.exe")},
+                       content_type="multipart/form-data")
+    assert "PDF ou Word" in exe.get_data(as_text=True)
     # A good CV with another error is kept under a token; the next try sends it without a new upload.
     kept = client.post(url, data={**fields, "email": "faux", "cv": (BytesIO(PDF), "cv.pdf")},
                        content_type="multipart/form-data")
@@ -213,5 +215,6 @@ def test_legal_pages_and_opt_out_form(client):
     bad = client.post("/desinscription", data={"siret": "123", "email": "x"})
     html = bad.get_data(as_text=True)
     assert bad.status_code == 400
-    assert "Le SIRET compte 14 chiffres" in html and "Adresse e-mail invalide" in html and "Choisissez une raison" in html
+    for message in ("Le SIRET compte 14 chiffres", "Adresse e-mail invalide", "Choisissez une raison"):
+        assert message in html
     assert 'value="123"' in html
