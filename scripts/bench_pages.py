@@ -67,6 +67,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--with-api", action="store_true",
+                        help="also time /api/v1/match on the same searches (the page minus its HTML)")
     args = parser.parse_args()
 
     from scripts.cli import ensure_demo, index_demo_files
@@ -84,6 +86,7 @@ def main() -> None:
                               start_new_session=True)
     base = f"http://127.0.0.1:{args.port}"
     latencies: list[float] = []
+    api_latencies: list[float] = []
     statuses: dict[int, int] = {}
     sizes: list[int] = []
     try:
@@ -97,6 +100,10 @@ def main() -> None:
                 latencies.append((time.perf_counter() - started) * 1000)
                 statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
                 sizes.append(len(response.content))
+                if args.with_api:
+                    started = time.perf_counter()
+                    session.get(base + api_path(path), timeout=10)
+                    api_latencies.append((time.perf_counter() - started) * 1000)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -105,7 +112,21 @@ def main() -> None:
         "p50_ms": round(percentile(latencies, 50), 1), "p95_ms": round(percentile(latencies, 95), 1),
         "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(max(latencies), 1),
         "statuses": statuses, "median_html_kb": round(sorted(sizes)[len(sizes) // 2] / 1024, 1),
+        **({"api_p50_ms": round(percentile(api_latencies, 50), 1),
+            "api_p95_ms": round(percentile(api_latencies, 95), 1)} if api_latencies else {}),
     }))
+
+
+def api_path(page_path: str) -> str:
+    """The /api/v1/match request behind a results page (same codes, place, radius, kinds and page)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    query = parse_qs(urlsplit(page_path).query)
+    params = [("romes", query["romes"][0]), ("insee", query["insee"][0]), ("radius", query["radius"][0]),
+              ("page", query.get("page", ["1"])[0])]
+    if "kinds" in query:
+        params.append(("kinds", ",".join(query["kinds"])))
+    return "/api/v1/match?" + urlencode(params)
 
 
 if __name__ == "__main__":

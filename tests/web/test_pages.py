@@ -218,3 +218,40 @@ def test_legal_pages_and_opt_out_form(client):
     for message in ("Le SIRET compte 14 chiffres", "Adresse e-mail invalide", "Choisissez une raison"):
         assert message in html
     assert 'value="123"' in html
+
+
+def _offer_copy(web_app, new_id: str, **changes) -> dict:
+    """An offer of the demo index copied under a new id, far from every tested search (Cayenne)."""
+    engine = web_app.extensions["lba.engine"]
+    answer = web_app.extensions["lba.match"].match({
+        "romes": [ROME], "insee": INSEE, "radius": 60.0, "kinds": ["offer"], "page": 1, "page_size": 1,
+        "sort": "relevance"})
+    doc = dict(engine.get_many("offer", [answer["items"][0]["id"]])[answer["items"][0]["id"]])
+    doc.update(id=new_id, place={**doc["place"], "latitude": 4.9224, "longitude": -52.3135}, **changes)
+    engine.upsert("offer", [doc])
+    return doc
+
+
+def test_a_closed_offer_gives_a_french_410_page(client, web_app):
+    _offer_copy(web_app, "deposited-web-expired", expires_at="2020-01-31", status="active")
+    response = client.get("/offres/deposited-web-expired")
+    assert response.status_code == 410 and response.mimetype == "text/html"
+    assert "Contenu plus disponible" in response.get_data(as_text=True)
+
+
+def test_an_offer_taking_e_mails_has_an_application_form(client, web_app):
+    _offer_copy(web_app, "deposited-web-open", apply={"url": "", "phone": "", "has_email": True},
+                private={"email": "rh@example.org"})
+    detail = client.get("/offres/deposited-web-open").get_data(as_text=True)
+    assert 'href="/postuler/offres/deposited-web-open"' in detail
+    form = client.get("/postuler/offres/deposited-web-open")
+    assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.get_data(as_text=True)
+    # An offer applied to on its source's site has no form here.
+    assert client.get(f"/postuler/offres/{_first_france_travail_offer(web_app)}").status_code == 404
+
+
+def _first_france_travail_offer(web_app) -> str:
+    answer = web_app.extensions["lba.match"].match({
+        "romes": [ROME], "insee": INSEE, "radius": 60.0, "kinds": ["offer"], "page": 1, "page_size": 20,
+        "sort": "relevance"})
+    return next(i["id"] for i in answer["items"] if not i["apply"]["has_email"])
