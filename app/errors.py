@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.search.contract import EngineUnavailable
@@ -68,6 +68,14 @@ def _allow_header(error: HTTPException) -> dict[str, str] | None:
     return {"Allow": allow} if allow else None
 
 
+def _page(status: int):
+    """The site's French HTML error page when the request is a person's page (app/web), else None."""
+    render = current_app.extensions.get("lba.html_errors")
+    if render is None or request.path.startswith("/api/") or request.path.startswith("/healthz"):
+        return None
+    return render(status)
+
+
 def register_error_handlers(app: Flask) -> None:
     """Route every exception to the JSON error shape; no stack trace ever reaches a caller."""
 
@@ -78,6 +86,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         status = error.code or 500
+        page = _page(status)
+        if page is not None:
+            return page
         return _response(ApiError(status, HTTP_CODES.get(status, "http_error"),
                                   HTTP_MESSAGES.get(status, error.description or ""), None,
                                   _allow_header(error)))
@@ -85,6 +96,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(EngineUnavailable)
     def _engine_down(error: EngineUnavailable):
         log.error("search engine unavailable: %s", error)
+        page = _page(503)
+        if page is not None:
+            return page
         return _response(ApiError(503, "engine_unavailable",
                                   "Le moteur de recherche est momentanément indisponible.", None,
                                   {"Retry-After": "30"}))
@@ -92,4 +106,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unhandled error")
+        page = _page(500)
+        if page is not None:
+            return page
         return _response(ApiError(500, "internal_error", HTTP_MESSAGES[500]))

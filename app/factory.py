@@ -92,6 +92,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     from app.api.applications import openapi_paths as applications_paths
     from app.api.v2 import openapi_paths as v2_paths
     app.extensions.setdefault("lba.openapi_paths", []).extend([applications_paths, v2_paths])
+    from app.web import init_app as init_web
+    init_web(app)  # the site's pages, the widget, their headers and French error pages
     register_error_handlers(app)
     return app
 

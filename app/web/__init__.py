@@ -1,0 +1,22 @@
+"""The site for young people and the partner widget: server-rendered pages with DSFR, in French."""
+from __future__ import annotations
+
+from flask import Flask
+
+from app.web.assets import Assets
+from app.web.errors import register_page_errors
+from app.web.security import register_page_headers
+
+__all__ = ["init_app"]
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages, the widget, their static files, headers and the French error pages."""
+    from app.web.views import bp as pages_bp
+    from app.web.widget import bp as widget_bp
+
+    app.extensions["lba.web.assets"] = Assets.load()
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(widget_bp)
+    register_page_headers(app)
+    register_page_errors(app)

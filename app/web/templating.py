@@ -1,0 +1,65 @@
+"""Helpers every page template uses: asset URLs, labels, distances, dates, search and detail URLs."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, current_app, url_for
+from flask.sansio.blueprints import BlueprintSetupState
+
+from app.web.assets import page_files
+from app.web.forms import (APPLICANT_TYPES, CALLBACK_REASONS, CONTRACTS, DIPLOMAS, KINDS, OPT_OUT_REASONS, RADII,
+                           SORTS)
+from app.web.results import distance_label, query_string
+
+#: What each kind of result is called, and the DSFR badge that tells them apart at a glance.
+KIND_LABELS = {"formation": "Formation", "offer": "Offre d'emploi", "company": "Candidature spontanée"}
+KIND_BADGES = {"formation": "fr-badge--purple-glycine", "offer": "fr-badge--success", "company": "fr-badge--warning"}
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre")
+
+
+def asset_url(name: str) -> str:
+    """URL of a static file with its content hash, so browsers may cache it for a year (computed once)."""
+    assets = current_app.extensions["lba.web.assets"]
+    url = assets.urls.get(name)
+    if url is None:
+        url = assets.urls[name] = url_for("pages.static", filename=name, v=assets.version(name) or None)
+    return url
+
+
+def detail_url(item: dict[str, Any], widget: bool = False, caller: str | None = None) -> str:
+    """The page of one result: /formations/<id>, /offres/<id>, /entreprises/<siret> (under /widget in the widget)."""
+    endpoint = {"formation": "formation", "offer": "offer", "company": "company"}[item["kind"]]
+    arg = {"formation": "formation_id", "offer": "offer_id", "company": "siret"}[item["kind"]]
+    if widget:
+        return url_for(f"widget.{endpoint}", **{arg: item["id"]}, caller=caller or None)
+    return url_for(f"pages.{endpoint}", **{arg: item["id"]})
+
+
+def french_date(value: Any) -> str:
+    """"2026-09-01" → "1er septembre 2026"; empty for anything unreadable."""
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return ""
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{number} {MONTHS[day.month - 1]} {day.year}"
+
+
+def register_template_helpers(bp: Blueprint) -> None:
+    """Make the helpers Jinja globals of the app, so imported macros (the result card) see them too."""
+
+    def install(state: BlueprintSetupState) -> None:
+        settings = state.app.extensions["lba.settings"]
+        state.app.jinja_env.globals.update({
+            "asset_url": asset_url, "page_files": page_files, "detail_url": detail_url,
+            "query_string": query_string, "KIND_LABELS": KIND_LABELS, "KIND_BADGES": KIND_BADGES,
+            "DIPLOMAS": DIPLOMAS, "CONTRACTS": CONTRACTS, "KINDS": KINDS, "RADII": RADII, "SORTS": SORTS,
+            "APPLICANT_TYPES": APPLICANT_TYPES, "CALLBACK_REASONS": CALLBACK_REASONS,
+            "OPT_OUT_REASONS": OPT_OUT_REASONS,
+            "map_tile_url": settings.map_tile_url, "map_attribution": settings.map_attribution,
+        })
+        state.app.jinja_env.filters.update({"distance": distance_label, "french_date": french_date})
+
+    bp.record(install)
