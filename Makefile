@@ -59,7 +59,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 app/web/static/vendor/.stamp: node_modules/.package-lock.json scripts/build_assets.py $(VENV)/.installed
 	$(PY) scripts/build_assets.py
 
-## browser: Debian's Chromium for the browser tests (tests/web), driven by Playwright without its own download
+## browser: Debian's Chromium for the browser tests (tests/web), driven by Playwright without its own download (system-deps installs it too)
 browser:
 	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 

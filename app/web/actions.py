@@ -3,9 +3,8 @@
 The pages only know the three functions below. Each calls the store-backed service of its action,
 which stores the request and its outgoing e-mails in one transaction: callbacks and opt-outs go to
 h-callbacks' app/services/callbacks.py and opt_out.py (their interface as of its first commit);
-applications to app/services/applications.py, whose interface h-store had not published yet — the
-integrator adjusts `send_application` to it. When a service is not installed the page says the action
-is unavailable and keeps what was typed.
+applications to the app's ApplicationService (app/services/applications.py, the one behind the API).
+When a service cannot be reached the page says the action is unavailable and keeps what was typed.
 """
 from __future__ import annotations
 
@@ -15,8 +14,15 @@ from typing import Any
 
 from flask import current_app
 
+from app.errors import ApiError
 from app.extensions import get_engine
+from app.services.applications import ApplicationInput
 from app.web.forms import OPT_OUT_REASONS, UploadedCv
+
+
+#: Which form field a refusal of the applications service belongs beside (others go to the form's summary).
+APPLICATION_ERROR_FIELDS = {"disposable_email": "email", "invalid_cv": "cv", "unsupported_cv_type": "cv",
+                            "cv_too_large": "cv"}
 
 
 class ActionUnavailable(RuntimeError):
@@ -49,19 +55,24 @@ def _service(module: str) -> Any:
 
 def send_application(kind: str, target: dict[str, Any], data: dict[str, Any], cv: UploadedCv,
                      caller: str | None = None) -> Receipt:
-    """Send an application to an offer (`kind` "offer") or a spontaneous one to a company ("company")."""
-    service = _service("app.services.applications")
-    submit = getattr(service, "submit_application", None)
-    if submit is None:
-        raise ActionUnavailable("app.services.applications.submit_application")
+    """Send an application to an offer (`kind` "offer") or a spontaneous one to a company ("company").
+
+    The same service as `POST /api/v1/applications`: the same rules, caps and one-transaction outbox.
+    """
+    service = current_app.extensions.get("lba.applications")
+    if service is None:
+        raise ActionUnavailable("lba.applications")
+    application = ApplicationInput(
+        first_name=data["first_name"], last_name=data["last_name"], email=data["email"], phone=data["phone"],
+        cv_name=cv.filename, cv_content=cv.content, target_kind=kind, target_id=str(target["id"]),
+        message=data.get("message") or "", caller=caller or "")
     try:
-        result = submit(current_app.extensions["lba.store"], kind=kind, target_id=target["id"],
-                        first_name=data["first_name"], last_name=data["last_name"], email=data["email"],
-                        phone=data["phone"], message=data.get("message", ""), cv_name=cv.filename,
-                        cv_content=cv.content, caller=caller)
-    except getattr(service, "ApplicationRefused", ActionRefused) as exc:
-        raise ActionRefused(_errors(exc)) from None
-    return Receipt(str(_get(result, "id")), (target.get("organisation") or {}).get("name", ""), data["email"])
+        _, answer = service.submit(application, None, "web")
+    except ApiError as exc:
+        if exc.status == 503:
+            raise ActionUnavailable(exc.code) from None
+        raise ActionRefused({APPLICATION_ERROR_FIELDS.get(exc.code, "form"): [exc.message]}) from None
+    return Receipt(str(answer["id"]), (target.get("organisation") or {}).get("name", ""), data["email"])
 
 
 def _contact() -> tuple[Any, Any]:

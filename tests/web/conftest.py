@@ -13,7 +13,9 @@ from werkzeug.serving import make_server
 from app.config import ROOT, Settings
 from app.factory import create_app
 from app.search.embedded import EmbeddedEngine
-from indexers.demo import ensure_demo_data, index_demo
+from app.store import upgraded_store
+from scripts.demo_index import ensure_demo_data, index_demo
+from scripts.smtp_sink import SmtpSink
 
 #: Where the browser tests save their screenshots (CI keeps this folder as an artifact).
 SCREENSHOTS = Path(os.environ.get("LBA_SCREENSHOT_DIR") or ROOT / "var" / "screenshots")
@@ -42,6 +44,7 @@ def web_settings(settings: Settings, refs, tmp_path_factory, vendor_assets) -> S
     engine = EmbeddedEngine(folder / "index")
     index_demo(engine, refs, demo)
     engine.close()
+    upgraded_store(f"sqlite:///{folder / 'lba.sqlite'}")
     return replace(settings, index_dir=str(folder / "index"), database_url=f"sqlite:///{folder / 'lba.sqlite'}",
                    ratelimit_path=str(folder / "ratelimit.sqlite"), anonymous_rate=100000,
                    embedding_model="none", upload_dir=str(folder / "uploads"), map_tile_url=DEAD_TILES,
@@ -129,11 +132,21 @@ def demo_targets(web_app) -> dict[str, str]:
     return {"company": company["id"], "formation": formation["id"]}
 
 
-def services_installed(*modules: str) -> bool:
-    """Whether the store-backed action services the adapter calls (app/web/actions.py) are in this tree."""
-    import importlib.util
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real local SMTP server (aiosmtpd) the outbox delivers to."""
+    with SmtpSink() as sink:
+        yield sink
 
-    return all(importlib.util.find_spec(name) is not None for name in modules)
+
+def deliver_outbox(app, sink: SmtpSink) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """One pass of the outbox worker (what `lba worker` does) to the local SMTP server."""
+    from app.services.mailer import SmtpConfig, SmtpSender
+    from app.services.outbox import OutboxPolicy, deliver, worker_id
+
+    with SmtpSender(SmtpConfig(host=sink.host, port=sink.port, mail_from="lba@lba.test")) as sender:
+        return deliver(app.extensions["lba.store"], sender, "lba@lba.test", worker_id(),
+                       OutboxPolicy(max_attempts=3, backoff_s=0), limit=100)
 
 
 #: A minimal valid one-page PDF, as a CV.
