@@ -1,7 +1,7 @@
 """Contact endpoints: callback requests to CFAs (v1 and the public service's v2 appointment) and company opt-out."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, request
@@ -12,6 +12,7 @@ from app.extensions import get_engine, get_settings
 from app.schemas_contact import (AppointmentRequestSchema, CallbackContextQuerySchema, CallbackRequestSchema,
                                  OptOutConfirmSchema, OptOutRequestSchema)
 from app.services import callbacks, opt_out
+from app.clock import get_clock
 from app.services.contact_links import LinkError, LinkSigner
 
 bp = Blueprint("contact", __name__, url_prefix="/api")
@@ -21,10 +22,8 @@ APPOINTMENT_UNAVAILABLE = {"error": "Appointment request not available"}
 
 
 def now() -> datetime:
-    """The app's clock (tests install a controlled one as `lba.clock`), in UTC."""
-    clock = current_app.extensions.get("lba.clock")
-    moment = clock() if clock is not None else datetime.now(timezone.utc)
-    return moment.astimezone(timezone.utc)
+    """Now by the app's one clock (app/clock.py; tests inject a controlled one), in UTC."""
+    return get_clock().now()
 
 
 def signer() -> LinkSigner:

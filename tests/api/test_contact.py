@@ -74,10 +74,12 @@ def test_a_callback_request_is_accepted_then_refused_for_4_days_with_the_date(cl
     clock.advance(days=3)
     again = client.post("/api/v1/callbacks", json={**BODY, "email": APPLICANT_EMAIL.lower()})
     assert again.status_code == 409
-    assert again.get_json() == {"error": {
+    error = again.get_json()["error"]
+    assert error.pop("request_id") == again.headers["X-Request-Id"]  # every error names its request
+    assert error == {
         "code": "callback_pending",
         "message": "Une demande de prise de RDV en date du 06/03/2026 est actuellement en cours de traitement.",
-        "details": {"pending_since": "2026-03-06"}}}
+        "details": {"pending_since": "2026-03-06"}}
     clock.advance(days=1, seconds=1)
     assert client.post("/api/v1/callbacks", json=BODY).status_code == 202
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from app.config import Settings
+from app.clock import Clock as AppClock
 from app.factory import create_app
 from app.services.mailer import SmtpConfig, SmtpSender
 from app.services.outbox import OutboxPolicy, deliver
@@ -64,9 +65,9 @@ def contact_settings(base: Settings, store_url: str, folder: Any) -> Settings:
 
 
 def make_app(settings: Settings, engine: Any, clock: Clock):  # type: ignore[no-untyped-def]
-    app = create_app(settings, engine=engine)
+    # The app's one clock (app/clock.py) reads this controlled one: services, engines and pages agree.
+    app = create_app(settings, engine=engine, clock=AppClock(lambda: clock.now))
     app.config.update(TESTING=True)
-    app.extensions["lba.clock"] = clock
     return app
 
 
