@@ -19,6 +19,7 @@ from app.referentials import Referentials, get_referentials
 from app.search import build_engine
 from app.search.contract import SearchEngine
 from app.store import company_opt_outs, get_store
+from app.store.applications import offers_closed_by_applications
 from indexers import ImportStats, catalogue, deposited, france_travail, france_travail_api, recruiters
 from indexers import referential_sources
 from indexers import referentials as referentials_refresh
@@ -190,6 +191,23 @@ def _offer_documents(ctx: JobContext) -> Iterator[dict[str, Any]]:
     """Deposited offers from the store, then France Travail's (API when configured, else the file)."""
     yield from deposited.iter_documents(ctx.store, ctx.refs, ctx.source(deposited.SOURCE))
     stats = ctx.source(france_travail.SOURCE)
+    yield from _without_closed_offers(_france_travail_documents(ctx, stats), offers_closed_by_applications(ctx.store),
+                                      stats)
+
+
+def _without_closed_offers(documents: Iterator[dict[str, Any]], closed: set[str],
+                           stats: ImportStats) -> Iterator[dict[str, Any]]:
+    """Offers that reached the applications cap stay out of every rebuild (they were closed, not expired)."""
+    for document in documents:
+        if document["id"] in closed:
+            stats.indexed -= 1  # the mapper counted it before we could drop it
+            stats.reject("closed after applications cap")
+            continue
+        yield document
+
+
+def _france_travail_documents(ctx: JobContext, stats: ImportStats) -> Iterator[dict[str, Any]]:
+    """France Travail's offers: the API when configured, else the file."""
     client = ctx.ft_client
     if client is None:
         config = france_travail_api.FranceTravailConfig.from_env()

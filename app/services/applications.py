@@ -33,6 +33,7 @@ from app.services.mailer import MailTemplates
 from app.services.outbox import enqueue
 from app.services.tokens import TokenExpired, TokenInvalid, Tokens, TokenUsed
 from app.store import applications, company_opt_outs, deposited_offers, idempotency_keys, write_tx
+from app.store.applications import CLOSE_OFFER_AFTER
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,7 @@ MAX_CV_BYTES = 3 * 1024 * 1024
 MAX_PER_APPLICANT_PER_DAY = 100
 MAX_PER_TARGET = 3
 MAX_PER_CALLER_PER_COMPANY_PER_DAY = 20
-#: An offer that reaches this many applications is closed and leaves search (the public service's rule).
-CLOSE_AFTER = 80
+CLOSE_AFTER = CLOSE_OFFER_AFTER  # an offer that reaches it is closed and leaves search
 REPLY_PURPOSE = "application.reply"
 INTENTIONS = ("interview", "refusal")
 #: The fixed refusal reasons a recruiter picks from (la-bonne-alternance.md §3).

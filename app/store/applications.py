@@ -5,6 +5,21 @@ import sqlalchemy as sa
 
 from app.store.base import metadata
 
+#: An offer that reaches this many applications is closed and leaves search (the public service's rule);
+#: here, beside the table, so the offers rebuild (indexers/) keeps it closed without importing a service.
+CLOSE_OFFER_AFTER = 80
+
+
+def offers_closed_by_applications(store: sa.engine.Engine, threshold: int = CLOSE_OFFER_AFTER) -> set[str]:
+    """Engine ids of the offers that received `threshold` applications or more: never indexed again."""
+    query = (sa.select(applications.c.target_id)
+             .where(applications.c.target_kind == "offer")
+             .group_by(applications.c.target_id)
+             .having(sa.func.count() >= threshold))
+    with store.connect() as conn:
+        return {row[0] for row in conn.execute(query)}
+
+
 applications = sa.Table(
     "applications", metadata,
     # A random public id (uuid4 hex): ids never reveal how many applications the service holds.

@@ -22,7 +22,8 @@ from app.referentials import Referentials
 from app.search.contract import MatchQuery, SearchEngine
 from app.search.embedded import EmbeddedEngine
 from app.services.deposited_offers import doc_id, index_deposited_offer, save_deposited_offer
-from app.store import company_opt_outs, deposited_offers, job_locks, upgraded_store
+from app.store import applications, company_opt_outs, deposited_offers, job_locks, upgraded_store
+from app.store.applications import CLOSE_OFFER_AFTER
 from indexers import pipeline
 from indexers.france_travail_api import FranceTravailClient, FranceTravailConfig
 from indexers.pipeline import JOBS, Job, JobSettings, check_threshold, run_job
@@ -290,6 +291,32 @@ def test_opted_out_companies_are_never_indexed(job_env: Settings, job_settings: 
     assert second.outcome == "success" and second.rejected["opted out"] == 3
     assert second.indexed == first.indexed - 3
     assert embedded.get_many("company", opted) == {}
+
+
+# ----- offers closed by the applications cap ---------------------------------------------------------
+def test_offers_closed_by_the_applications_cap_stay_out_of_every_rebuild(
+        job_env: Settings, job_settings: JobSettings, store: sa.Engine, embedded: EmbeddedEngine,
+        refs: Referentials, demo_dir: Path) -> None:
+    first = run_job("offers", settings=job_env, job_settings=job_settings, engine=embedded, refs=refs)
+    code = json.loads((demo_dir / "offres_france_travail.json").read_text(encoding="utf-8"))["resultats"][0]["romeCode"]
+    found = embedded.search(MatchQuery(romes=(code,), kinds=("offer",), include_expired=True, page_size=None))
+    closed = sorted(hit.id for hit in found.hits)[0]
+    now = datetime.now(timezone.utc)
+    rows = [dict(id=f"{n:032x}", created_at=now, applicant_first_name="A", applicant_last_name="B",
+                 applicant_email=f"a{n}@example.org", applicant_phone="0600000000", message="", answers=[], extra={},
+                 target_kind="offer", target_id=closed, target_siret="", target_title="", company_name="",
+                 caller="", cv_name="cv.pdf", cv_type="pdf", cv_size=1, cv_sha256="0" * 64)
+            for n in range(CLOSE_OFFER_AFTER)]
+    with store.begin() as conn:
+        conn.execute(sa.insert(applications), rows[:-1])  # one short of the cap: still indexed
+    second = run_job("offers", settings=job_env, job_settings=job_settings, engine=embedded, refs=refs)
+    assert second.indexed == first.indexed and closed in embedded.get_many("offer", [closed])
+    with store.begin() as conn:
+        conn.execute(sa.insert(applications), rows[-1:])
+    third = run_job("offers", settings=job_env, job_settings=job_settings, engine=embedded, refs=refs)
+    assert third.outcome == "success" and third.rejected["closed after applications cap"] == 1
+    assert third.indexed == first.indexed - 1
+    assert embedded.get_many("offer", [closed]) == {}
 
 
 # ----- deposited offers -----------------------------------------------------------------------------
