@@ -101,5 +101,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
 def _use_referentials(app: Flask, refs: Referentials) -> None:
     """Point what the app derives from the referentials at a newly loaded version (LiveReferentials hook)."""
     app.extensions["lba.refs"] = refs
-    app.extensions["lba.match"] = replace(app.extensions["lba.match"], refs=refs)
+    init_metiers(app)  # the métier index of the new ROME version (built here, in the reload's thread)
+    app.extensions["lba.match"] = replace(app.extensions["lba.match"], refs=refs,
+                                          resolver=app.extensions.get("lba.resolver"))
     init_communes(app)

@@ -42,11 +42,15 @@ _lock = threading.Lock()
 
 
 def get_metier_index(settings: Settings, refs: Referentials) -> MetierIndex:
-    """The index for these settings, built once per process: apps created again (tests) reuse it."""
-    key = (str(refs.data_dir), settings.embedding_backend, settings.embedding_model, settings.embeddings_dir,
-           str(settings.embedding_threads))
+    """The index for these settings and this ROME version, built once per process: apps created again
+    (tests) reuse it, and a referentials refresh (a new ROME version) gets a new one."""
+    options = (settings.embedding_backend, settings.embedding_model, settings.embeddings_dir,
+               str(settings.embedding_threads))
+    key = (str(refs.data_dir), rome_version(refs.data_dir), *options)
     with _lock:
         if key not in _indexes:
+            for stale in [k for k in _indexes if k[2:] == options and k[0] == key[0]]:
+                del _indexes[stale]  # an older version of the same referentials: its readers have moved on
             _indexes[key] = build_metier_index(settings, refs)
         return _indexes[key]
 

@@ -44,7 +44,9 @@ def _new_version(root: Path) -> Path:
 
 def test_a_running_app_picks_up_a_new_referentials_version(api_settings, engine, data_root, monkeypatch):
     monkeypatch.setattr("app.referentials.live.CHECK_SECONDS", 0.0)
-    app = create_app(replace(api_settings, data_dir=str(data_root / "current")), engine=engine)
+    # Lexical only: a new ROME version re-embeds the fiche documents (minutes of CPU), not what is tested here.
+    app = create_app(replace(api_settings, data_dir=str(data_root / "current"), embedding_backend="none"),
+                     engine=engine)
     client = app.test_client()
     unknown = client.get(f"/api/v1/match?romes={NEW_CODE}")
     assert unknown.status_code == 400 and NEW_CODE in str(unknown.get_json()["error"]["details"])
@@ -56,6 +58,25 @@ def test_a_running_app_picks_up_a_new_referentials_version(api_settings, engine,
     assert app.extensions["lba.match"].refs is app.extensions["lba.refs"]
     assert client.get(f"/api/v1/match?romes={NEW_CODE}").status_code == 200
     assert client.get("/api/v1/communes?q=lyon").status_code == 200
+
+
+def test_the_metier_index_follows_a_new_referentials_version(api_settings, engine, data_root, monkeypatch):
+    monkeypatch.setattr("app.referentials.live.CHECK_SECONDS", 0.0)
+    # Lexical only: the point is which ROME version the index was built from, not the embeddings.
+    app = create_app(replace(api_settings, data_dir=str(data_root / "current"), embedding_backend="none"),
+                     engine=engine)
+    client = app.test_client()
+
+    def codes() -> set[str]:
+        answer = client.get("/api/v1/metiers/resolve?q=testeur de materiel agricole").get_json()
+        return {line["code"] for line in answer["romes"]}
+
+    assert NEW_CODE not in codes()
+    _publish(data_root, _new_version(data_root))
+    client.get("/healthz")
+    app.extensions["lba.referentials"].wait(60)
+    assert NEW_CODE in codes()  # no restart: the résolveur now knows the new job
+    assert app.extensions["lba.match"].resolver == app.extensions["lba.resolver"]
 
 
 def test_a_broken_version_is_not_swapped_in(data_root, caplog):
