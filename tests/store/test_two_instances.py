@@ -1,4 +1,4 @@
-"""Two app servers on one PostgreSQL (issue 11 item 11): what one instance writes, the other sees at once."""
+"""Two app servers on one PostgreSQL and one Redis (issue 11 item 11): what one writes or spends, the other sees."""
 from __future__ import annotations
 
 import base64
@@ -15,16 +15,23 @@ from scripts.bench_applications import PDF, build_index, free_port, wait_http
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _server(url: str, index: Path, port: int, log) -> subprocess.Popen:  # type: ignore[no-untyped-def]
+#: Anonymous calls allowed per caller in one long window, across both instances together.
+RATE, WINDOW_S = 20, 600
+
+
+def _server(url: str, redis: str, index: Path, port: int, log) -> subprocess.Popen:  # type: ignore[no-untyped-def]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "SEARCH_ENGINE": "embedded",
-           "LBA_INDEX_DIR": str(index), "LBA_EMBEDDING_MODEL": "none", "WEB_CONCURRENCY": "1",
-           "LBA_ANONYMOUS_RATE": "100000", "LBA_RATELIMIT_PATH": str(index.parent / f"rl{port}.sqlite")}
+           "LBA_INDEX_DIR": str(index), "LBA_EMBEDDING_MODEL": "none", "LBA_EMBEDDING_BACKEND": "none",
+           "WEB_CONCURRENCY": "1", "LBA_ANONYMOUS_RATE": str(RATE), "LBA_RATELIMIT_WINDOW": str(WINDOW_S),
+           # Each instance its own file: only Redis can make them agree.
+           "LBA_RATELIMIT_PATH": str(index.parent / f"rl{port}.sqlite"), "LBA_RATELIMIT_STORAGE": redis}
     return subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"),
                              "--bind", f"127.0.0.1:{port}", "app.factory:create_app()"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=log)
 
 
-def test_two_app_servers_on_one_postgresql_share_every_write(postgres, tmp_path) -> None:
+def test_two_app_servers_on_one_postgresql_and_one_redis_share_writes_and_limits(postgres, redis_url,
+                                                                                 tmp_path) -> None:
     from app.store import upgraded_store
 
     url = postgres.create_database()
@@ -33,7 +40,7 @@ def test_two_app_servers_on_one_postgresql_share_every_write(postgres, tmp_path)
     logs = [(tmp_path / f"server{number}.log").open("w") for number in range(2)]
     for number, port in enumerate(ports):  # each instance has its own index folder; only the store is shared
         build_index(tmp_path / f"index{number}", 5)
-        servers.append(_server(url, tmp_path / f"index{number}", port, logs[number]))
+        servers.append(_server(url, redis_url, tmp_path / f"index{number}", port, logs[number]))
     try:
         for port in ports:
             wait_http(f"http://127.0.0.1:{port}/healthz", 240)
@@ -54,6 +61,12 @@ def test_two_app_servers_on_one_postgresql_share_every_write(postgres, tmp_path)
         other = requests.post(a, json={**body, "message": "autre"}, headers={"Idempotency-Key": "shared-1"},
                               timeout=60)
         assert other.status_code == 409
+        # One caller's budget is spent through both instances together (Redis): 6 calls above, then a burst.
+        searches = [requests.get(f"http://127.0.0.1:{ports[n % 2]}/api/v1/match?romes=D1102&insee=75056",
+                                 timeout=60) for n in range(30)]
+        served = [n for n, answer in enumerate(searches) if answer.status_code != 429]
+        assert len(served) == RATE - 6, [answer.status_code for answer in searches]
+        assert {n % 2 for n in range(30) if n not in served} == {0, 1}  # both instances refuse once it is spent
     finally:
         for server in servers:
             server.send_signal(signal.SIGTERM)
