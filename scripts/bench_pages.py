@@ -26,6 +26,7 @@ import requests  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from app.referentials import Referentials, get_referentials  # noqa: E402
+from app.store import upgraded_store  # noqa: E402
 from app.web.forms import RADII  # noqa: E402
 from scripts.bench_engine import percentile  # noqa: E402
 from scripts.bench_load import wait_ready  # noqa: E402
@@ -81,6 +82,7 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'store.sqlite'}",
            "LBA_RATELIMIT_PATH": str(work / "ratelimit.sqlite"), "PORT": str(args.port),
            "WEB_CONCURRENCY": str(args.workers), "GUNICORN_ACCESSLOG": "", "DEMO_SCALE": args.scale}
+    upgraded_store(env["DATABASE_URL"])  # `lba serve` refuses a store that is not migrated
     server = subprocess.Popen([str(Path(sys.executable).parent / "lba"), "serve"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=open(work / "server.log", "w"),
                               start_new_session=True)
