@@ -62,6 +62,9 @@ def serve(index_dir: str | Path, env: dict[str, str] | None = None, workers: int
                "DATABASE_URL": f"sqlite:///{folder / 'lba.sqlite'}", "LBA_RATELIMIT_PATH": str(folder / "rl.sqlite"),
                "LBA_EMBEDDING_MODEL": "none", "LBA_ANONYMOUS_RATE": "100000", "PORT": str(port),
                "WEB_CONCURRENCY": str(workers), **(env or {})}
+    from app.store import upgraded_store
+
+    upgraded_store(environ["DATABASE_URL"])  # the app refuses a store that `lba db upgrade` has not migrated
     args = [str(Path(sys.executable).parent / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"),
             "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     if worker_class:

@@ -10,8 +10,15 @@ from tests.store.databases import postgres, store_url  # noqa: F401 - fixtures
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return Settings.from_env()
+def settings(tmp_path_factory) -> Settings:
+    """The environment's settings on a migrated store of the session's own (never the developer's var/)."""
+    from dataclasses import replace
+
+    from app.store import upgraded_store
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'lba.sqlite'}"
+    upgraded_store(url)
+    return replace(Settings.from_env(), database_url=url)
 
 
 @pytest.fixture(scope="session")

@@ -139,6 +139,10 @@ def build_spec(app: Flask) -> dict[str, Any]:
     for extra in app.extensions.get("lba.openapi_paths", []):
         paths.update(extra())
     for path, operations in paths.items():
+        for method, operation in operations.items():
+            if path.startswith("/api/") and method == "get":  # every read answers the size limits the same way
+                for code, response in _error_responses(*LIMIT_ERRORS).items():
+                    operation.setdefault("responses", {}).setdefault(code, response)
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 

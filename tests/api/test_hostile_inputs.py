@@ -98,7 +98,7 @@ def _check(response, what: str, sent: str = "") -> None:
     if response.status_code >= 400:
         assert response.mimetype == "application/json", (what, response.mimetype)
         error = response.get_json()["error"]
-        assert set(error) == {"code", "message", "details"} and error["code"] and error["message"], what
+        assert set(error) == {"code", "message", "details", "request_id"} and error["code"] and error["message"], what
 
 
 def _cases(client) -> list[tuple[str, str]]:

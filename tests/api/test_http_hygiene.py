@@ -81,7 +81,10 @@ def test_pages_have_a_csp_and_only_the_widget_may_be_framed_by_the_configured_si
     page = client.get("/page/test").headers
     assert "default-src 'self'" in page["Content-Security-Policy"]
     assert "frame-ancestors 'self'" in page["Content-Security-Policy"] and page["X-Frame-Options"] == "SAMEORIGIN"
-    widget = client.get("/widget/test").headers
+    # The real widget page (app/web/widget.py): the one page other sites may frame.
+    answer = client.get("/widget?romes=D1102&latitude=48.8566&longitude=2.3522&radius=30&caller=test")
+    assert answer.status_code == 200
+    widget = answer.headers
     assert "frame-ancestors https://site-cfa.example" in widget["Content-Security-Policy"]
     assert "X-Frame-Options" not in widget
     assert "Content-Security-Policy" not in client.get("/api/v1/match?romes=D1102").headers  # JSON: no CSP needed

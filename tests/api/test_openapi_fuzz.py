@@ -63,7 +63,9 @@ def test_fuzz_the_whole_document_with_every_check(app, documents):
                                                        max_size=3).map(",".join))
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     spec = app.test_client().get("/api/openapi.json").get_json()
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # Every read operation; the write operations (applications, callbacks, opt-out) are property-tested
+    # against their own schemas in their test files (bodies generated from the public document).
+    operations = [op for op in (result.ok() for result in schema.get_all_operations()) if op.method.lower() == "get"]
     assert len(operations) >= 12
     statuses: Counter[int] = Counter()
     failures: list[str] = []

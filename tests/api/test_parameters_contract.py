@@ -91,7 +91,7 @@ def test_the_v3_document_says_job_or_place(client, params, valid):
 def test_the_document_lists_the_size_limits_and_bearer(client):
     spec = client.get("/api/openapi.json").get_json()
     for path, operations in spec["paths"].items():
-        if path.startswith("/api/"):
+        if path.startswith("/api/") and "get" in operations:  # query strings and headers of the read API
             assert {"414", "431"} <= set(operations["get"]["responses"]), path
     assert spec["components"]["securitySchemes"]["bearer"] == {
         "type": "http", "scheme": "bearer", "description": spec["components"]["securitySchemes"]["bearer"][

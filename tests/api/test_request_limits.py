@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from app.store import upgraded_store
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -43,6 +45,7 @@ def gunicorn_port(tmp_path_factory):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LBA_INDEX_DIR": str(folder / "index"),
            "DATABASE_URL": f"sqlite:///{folder / 'lba.sqlite'}", "LBA_RATELIMIT_PATH": str(folder / "rl.sqlite"),
            "LBA_EMBEDDING_MODEL": "none", "WEB_CONCURRENCY": "1", "PORT": str(port), "LBA_ANONYMOUS_RATE": "1000"}
+    upgraded_store(env["DATABASE_URL"])
     gunicorn = Path(sys.executable).parent / "gunicorn"
     log_path = folder / "gunicorn.log"
     with open(log_path, "wb") as log:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from app.store import upgraded_store
+
 from app.config import Settings
 from indexers.pipeline import JobSettings, run_job
 
@@ -34,6 +36,7 @@ def test_a_job_without_its_source_fails_naming_the_variable(tmp_path, monkeypatc
         monkeypatch.delenv(name, raising=False)
     settings = replace(Settings.from_env({}), index_dir=str(tmp_path / "index"),
                        database_url=f"sqlite:///{tmp_path / 'lba.sqlite'}", demo_dir=str(tmp_path / "demo"))
+    upgraded_store(settings.database_url)
     result = run_job(job, settings=settings, job_settings=JobSettings.from_env(settings, {}))
     assert result.outcome == "failed"
     assert variable in (result.error or "") and "LBA_DEMO=1" in (result.error or "")
