@@ -191,11 +191,24 @@ class ResolvedRomeSchema(Schema):
     score = fields.Float(required=True)
 
 
+class TextPlaceSchema(Schema):
+    """A commune named inside the text ("sur Lyon", "à Paris", a postal code)."""
+
+    insee = fields.String(required=True)
+    name = fields.String(required=True)
+    postcodes = fields.List(fields.String(), required=True)
+    latitude = fields.Float(required=True)
+    longitude = fields.Float(required=True)
+    matched = fields.String(required=True, metadata={"description": "Les mots du texte qui nomment le lieu."})
+
+
 class ResolveResponseSchema(Schema):
-    """Free text resolved to ranked ROME codes."""
+    """Free text resolved to ranked ROME codes, and the place the text names, if any."""
 
     query = fields.String(required=True)
     romes = fields.List(fields.Nested(ResolvedRomeSchema), required=True)
+    place = fields.Nested(TextPlaceSchema, allow_none=True, metadata={
+        "description": "La commune nommée dans le texte, ou null."})
 
 
 class DepartmentSchema(Schema):

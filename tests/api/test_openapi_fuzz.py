@@ -28,7 +28,8 @@ def positive_data_accepted_unless_not_found(ctx: Any, response: Any, case: Any) 
     if response.status_code == 410:
         return None
     if response.status_code == 400:
-        details = (response.json() or {}).get("error", {}).get("details") or {}
+        details = dict((response.json() or {}).get("error", {}).get("details") or {})
+        details.pop("suggestions", None)  # job titles offered beside "no job for this text" (the floor)
         messages = [m for values in details.values() for m in (values if isinstance(values, list) else [values])]
         if details and set(details) <= LOOKUP_FIELDS and all(
                 any(word in str(m) for word in LOOKUP_WORDS) for m in messages):
@@ -37,7 +38,11 @@ def positive_data_accepted_unless_not_found(ctx: Any, response: Any, case: Any) 
 
 
 def _repair(query: dict[str, Any], rules: Draft202012Validator | None, codes: list[str]) -> dict[str, Any]:
-    """Make a positive case follow the document's cross-parameter rules (`x-parameter-constraints`)."""
+    """Make a positive case follow the document's cross-parameter rules (`x-parameter-constraints`, and the
+    depth rule the `page` description states: page × page_size ≤ 1000)."""
+    size = query.get("page_size", 20)
+    if isinstance(query.get("page"), int) and isinstance(size, int) and size > 0 and query["page"] * size > 1000:
+        query = {**query, "page": max(1, 1000 // size)}
     if rules is None or rules.is_valid(query):
         return query
     fixed = dict(query)
