@@ -8,6 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+from tests import real_components
 from werkzeug.serving import make_server
 
 from app.config import ROOT, Settings
@@ -76,8 +78,7 @@ def live_server(web_app) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's Chromium driven by Playwright; one that cannot start fails the tests (LBA_SKIP_BROWSER=1 skips)."""
-    if os.environ.get("LBA_SKIP_BROWSER") == "1":
-        pytest.skip("LBA_SKIP_BROWSER=1: browser tests skipped on request")
+    real_components.skip_if_opted_out("browser")  # the one rule: listed in the summary when skipped
     from playwright.sync_api import sync_playwright
 
     try:

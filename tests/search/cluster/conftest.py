@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests import real_components
+
 from scripts.opensearch_node import Cluster, NodeError
 
 #: Filled by the fixture and the tests, printed by pytest_terminal_summary.
@@ -24,8 +26,7 @@ def cluster() -> Iterator[Cluster]:
     LBA_SKIP_OPENSEARCH=1 is the only way to skip it (the reason is printed in the summary);
     LBA_KEEP_CLUSTER_LOGS=1 keeps the members' folders (console.log) for a post-mortem.
     """
-    if os.environ.get("LBA_SKIP_OPENSEARCH") == "1":
-        pytest.skip("LBA_SKIP_OPENSEARCH=1: the 3-node OpenSearch cluster test is skipped on request")
+    real_components.skip_if_opted_out("opensearch")  # the one rule: listed in the summary when skipped
     root = Path(tempfile.mkdtemp(prefix="lba-cluster-"))
     built = Cluster(root, size=3, parent_pid=os.getpid())
     started = time.monotonic()
