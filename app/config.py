@@ -93,6 +93,13 @@ class Settings:
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = "© contributeurs OpenStreetMap"
     upload_dir: str = str(ROOT / "var" / "uploads")
+    # Recruiter side (app/services/company_search.py, recruiter sessions, offer exports).
+    company_search_url: str = "https://recherche-entreprises.api.gouv.fr"
+    company_search_timeout_s: float = 5.0
+    company_search_cache_days: int = 7
+    session_cookie_secure: bool = True
+    session_hours: int = 12
+    export_dir: str = str(ROOT / "var" / "exports")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -154,6 +161,14 @@ class Settings:
         LBA_MAP_TILE_URL      Leaflet tile URL template of the results map (default OpenStreetMap's tiles)
         LBA_MAP_ATTRIBUTION   attribution shown on the map (default "© contributeurs OpenStreetMap")
         LBA_UPLOAD_DIR        CVs kept for an hour while an application form is corrected (default var/uploads)
+        LBA_COMPANY_SEARCH_URL   root of the public company-search API (default
+                                 https://recherche-entreprises.api.gouv.fr)
+        LBA_COMPANY_SEARCH_TIMEOUT_S  seconds per company-search request (default 5)
+        LBA_COMPANY_SEARCH_CACHE_DAYS days a company-search answer is reused (default 7)
+        LBA_SESSION_COOKIE_SECURE  0 only to sign recruiters in over plain http on another host than
+                                 localhost (default 1: the session cookie is Secure, HttpOnly, SameSite=Lax)
+        LBA_SESSION_HOURS    lifetime of a recruiter's session (default 12)
+        LBA_EXPORT_DIR       where the daily offer exports are written (default var/exports)
         """
         env = os.environ if environ is None else environ
         base = cls()
@@ -205,6 +220,12 @@ class Settings:
             map_tile_url=env.get("LBA_MAP_TILE_URL") or base.map_tile_url,
             map_attribution=env.get("LBA_MAP_ATTRIBUTION") or base.map_attribution,
             upload_dir=env.get("LBA_UPLOAD_DIR") or base.upload_dir,
+            company_search_url=(env.get("LBA_COMPANY_SEARCH_URL") or base.company_search_url).strip().rstrip("/"),
+            company_search_timeout_s=float(env.get("LBA_COMPANY_SEARCH_TIMEOUT_S") or base.company_search_timeout_s),
+            company_search_cache_days=_int(env, "LBA_COMPANY_SEARCH_CACHE_DAYS", base.company_search_cache_days),
+            session_cookie_secure=env.get("LBA_SESSION_COOKIE_SECURE", "1").strip().lower() not in ("0", "false", "no"),
+            session_hours=_int(env, "LBA_SESSION_HOURS", base.session_hours),
+            export_dir=env.get("LBA_EXPORT_DIR") or base.export_dir,
         )
         settings.validate()
         return settings

@@ -25,6 +25,7 @@ from app.services.partners import KeyChecker
 from app.services.ratelimit import RateLimiter, storage_uri
 from app.http_hygiene import configure_logging, init_http_hygiene
 from app.store import get_store
+from app.web.recruiter_session import configure_sessions
 from ranking import DEFAULT_WEIGHTS, load_weights
 
 
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.json.ensure_ascii = False  # French labels stay readable in responses
     app.json.sort_keys = False
     app.extensions["lba.settings"] = settings
+    configure_sessions(app, settings)  # recruiters' signed session cookie (app/web/recruiter_session.py)
     app.extensions["lba.refs"] = get_referentials(settings.data_dir)
     clock = init_clock(app, clock)  # the one clock: engines, match service and detail pages share it
     app.extensions["lba.engine"] = engine or build_engine(settings, clock)

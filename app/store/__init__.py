@@ -11,9 +11,13 @@ from app.store.migrate import StoreOutOfDate, check_current, upgrade
 from app.store.outbox import outbox, used_tokens
 # Contact flows (callback requests, company opt-out requests): app/store/contact.py, revision 0003.
 from app.store.contact import callback_requests, company_opt_out_requests  # noqa: E402,F401
+# Recruiter side (accounts, company-search cache, CFA partner companies, delegations): revision 0004.
+from app.store.recruiters import (  # noqa: E402,F401
+    cfa_partner_companies, company_lookups, offer_delegations, recruiter_accounts)
 
 __all__ = ["metadata", "api_keys", "job_runs", "job_locks", "company_opt_outs", "deposited_offers", "applications",
-           "idempotency_keys", "outbox", "used_tokens", "get_store", "upgraded_store", "write_tx", "upgrade",
+           "idempotency_keys", "outbox", "used_tokens",
+           "recruiter_accounts", "company_lookups", "cfa_partner_companies", "offer_delegations", "get_store", "upgraded_store", "write_tx", "upgrade",
            "check_current", "StoreOutOfDate", "dispose_after_fork", "dispose_all"]
 
 _checked: set[tuple[int, str]] = set()

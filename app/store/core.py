@@ -91,10 +91,35 @@ deposited_offers = sa.Table(
     sa.Column("apply_phone", sa.String(30), nullable=False, default=""),
     sa.Column("apply_email", sa.String(320), nullable=False, default=""),
     sa.Column("application_count", sa.Integer, nullable=False, default=0),
-    sa.Column("status", sa.String(20), nullable=False, default="active"),  # mappings.offer.STATUSES
+    # mappings.offer.STATUSES, plus "pending" (account not yet validated: never indexed)
+    sa.Column("status", sa.String(20), nullable=False, default="active"),
     sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     # Every write sets it: the incremental job and the post-rebuild replay select on it.
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    # ----- revision 0004: who publishes, the deposit form's fields, the lifecycle's marks -----
+    # The recruiter account (deposit form) or the partner API key (v3 write API) behind the offer.
+    sa.Column("account_id", sa.Integer),
+    sa.Column("cfa_partner_company_id", sa.Integer),  # set when a CFA publishes for a partner company
+    sa.Column("partner_id", sa.Integer),  # api_keys.id
+    sa.Column("partner_job_id", sa.String(200)),  # the partner's own id: offers are upserted on it
+    sa.Column("partner_payload", sa.JSON),  # the v3 body as accepted, for GET /api/v3/jobs/{id}
+    sa.Column("appellation_code", sa.String(10), nullable=False, default=""),  # OGR code (France Travail feed)
+    sa.Column("start_asap", sa.Boolean, nullable=False, default=False),
+    sa.Column("rhythm", sa.String(100), nullable=False, default=""),
+    sa.Column("questions", sa.JSON, nullable=False, default=list),  # up to 3 questions to applicants
+    sa.Column("disability_friendly", sa.Boolean, nullable=False, default=False),
+    sa.Column("ft_support", sa.Boolean, nullable=False, default=False),  # asks France Travail for support
+    sa.Column("multicast", sa.Boolean, nullable=False, default=True),  # exported to partner platforms
+    # Why it left search: the cancel motive, "filled", "expired", the 80-application rule.
+    sa.Column("status_reason", sa.Text, nullable=False, default=""),
+    sa.Column("prolongation_count", sa.Integer, nullable=False, default=0),
+    # Reminder marks, set in the transaction that queues the e-mail: each is sent once per expiry date.
+    sa.Column("reminded_7_at", sa.DateTime(timezone=True)),
+    sa.Column("reminded_1_at", sa.DateTime(timezone=True)),
+    sa.Column("expiry_notified_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_deposited_offers_account", "account_id", "status"),
+    sa.Index("ix_deposited_offers_status_expires", "status", "expires_at"),
+    sa.Index("ux_deposited_offers_partner_job", "partner_id", "partner_job_id", unique=True),
 )
