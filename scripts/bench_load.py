@@ -59,10 +59,12 @@ def make_paths(n: int, seed: int) -> list[str]:
     return paths
 
 
-def wait_ready(url: str, timeout_s: float = 120.0) -> None:
-    """Poll /healthz until the service answers 200."""
+def wait_ready(url: str, timeout_s: float = 120.0, process: "subprocess.Popen[bytes] | None" = None) -> None:
+    """Poll /healthz until the service answers 200; fail at once if `process` (the server) has exited."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the service exited with status {process.returncode} before answering {url}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -90,7 +92,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lba-bench-"))
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'store.sqlite'}",
            "LBA_RATELIMIT_PATH": str(work / "ratelimit.sqlite"), "PORT": str(args.port),
-           "WEB_CONCURRENCY": str(args.workers), "GUNICORN_ACCESSLOG": ""}
+           "WEB_CONCURRENCY": str(args.workers), "GUNICORN_ACCESSLOG": "off"}
     key = _create_key(env)
     script = work / "load.lua"
     paths = make_paths(args.queries, seed=11)

@@ -81,7 +81,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lba-bench-pages-"))
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'store.sqlite'}",
            "LBA_RATELIMIT_PATH": str(work / "ratelimit.sqlite"), "PORT": str(args.port),
-           "WEB_CONCURRENCY": str(args.workers), "GUNICORN_ACCESSLOG": "", "DEMO_SCALE": args.scale}
+           "WEB_CONCURRENCY": str(args.workers), "GUNICORN_ACCESSLOG": "off", "DEMO_SCALE": args.scale}
     upgraded_store(env["DATABASE_URL"])  # `lba serve` refuses a store that is not migrated
     server = subprocess.Popen([str(Path(sys.executable).parent / "lba"), "serve"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=open(work / "server.log", "w"),
@@ -92,7 +92,7 @@ def main() -> None:
     statuses: dict[int, int] = {}
     sizes: list[int] = []
     try:
-        wait_ready(f"{base}/healthz", timeout_s=300)
+        wait_ready(f"{base}/healthz", timeout_s=300, process=server)
         with requests.Session() as session:
             for path in paths[:50]:  # warm-up: page cache, template compilation; not counted
                 session.get(base + path, timeout=10)
