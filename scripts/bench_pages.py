@@ -90,6 +90,7 @@ def main() -> None:
     latencies: list[float] = []
     api_latencies: list[float] = []
     statuses: dict[int, int] = {}
+    api_statuses: dict[int, int] = {}
     sizes: list[int] = []
     try:
         wait_ready(f"{base}/healthz", timeout_s=300, process=server)
@@ -104,8 +105,9 @@ def main() -> None:
                 sizes.append(len(response.content))
                 if args.with_api:
                     started = time.perf_counter()
-                    session.get(base + api_path(path), timeout=10)
+                    answer = session.get(base + api_path(path), timeout=10)
                     api_latencies.append((time.perf_counter() - started) * 1000)
+                    api_statuses[answer.status_code] = api_statuses.get(answer.status_code, 0) + 1
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -115,7 +117,8 @@ def main() -> None:
         "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(max(latencies), 1),
         "statuses": statuses, "median_html_kb": round(sorted(sizes)[len(sizes) // 2] / 1024, 1),
         **({"api_p50_ms": round(percentile(api_latencies, 50), 1),
-            "api_p95_ms": round(percentile(api_latencies, 95), 1)} if api_latencies else {}),
+            "api_p95_ms": round(percentile(api_latencies, 95), 1), "api_statuses": api_statuses}
+           if api_latencies else {}),
     }))
 
 
