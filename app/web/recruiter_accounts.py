@@ -141,8 +141,11 @@ def pending():
 def _pending_page(viewer: dict[str, Any], errors: dict[int, dict], values: dict[int, Any], done: str = "",
                   status: int = 200):
     rows = accounts().pending_accounts(viewer)
+    listed = {row["id"] for row in rows}
+    # An account decided meanwhile is no longer listed: its message is shown above the list.
+    general = [message for key, found in errors.items() if key not in listed for message in found.get("form", [])]
     return render_template("espace_pro/comptes_en_attente.html", viewer=viewer, rows=rows, errors=errors,
-                           values=values, done=done), status
+                           values=values, done=done, general=general), status
 
 
 @bp.post("/comptes-en-attente/<int:account_id>/valider")
