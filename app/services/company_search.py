@@ -132,7 +132,8 @@ def _text(value: Any) -> str:
 
 
 class CompanySearch:
-    """Looks establishments up by SIRET; `refs` (the referentials) gives NAF labels and IDCC → OPCO."""
+    """Looks establishments up by SIRET; `refs` (the referentials, or a callable returning the current ones,
+    so a reloaded version is used at once) gives NAF labels and IDCC → OPCO."""
 
     def __init__(self, base_url: str, timeout_s: float, cache_days: int, store: Engine, clock: Clock,
                  refs: Any = None, retries: int = 3, backoff_s: float = 0.5) -> None:
@@ -257,12 +258,15 @@ class CompanySearch:
             size=SIZE_LABELS.get(size, ""), opco=self._opco(idccs),
             active=_text(place.get("etat_administratif")) != "F")
 
+    def _referentials(self) -> Any:
+        return self.refs() if callable(self.refs) else self.refs
+
     def _naf_label(self, naf: str) -> str:
-        naf_ref = getattr(self.refs, "naf", None)
+        naf_ref = getattr(self._referentials(), "naf", None)
         return naf_ref.label(naf) if naf_ref is not None and naf else ""
 
     def _opco(self, idccs: Any) -> str:
-        opcos = getattr(self.refs, "opcos", None)
+        opcos = getattr(self._referentials(), "opcos", None)
         if opcos is None or not isinstance(idccs, list):
             return ""
         for idcc in idccs:

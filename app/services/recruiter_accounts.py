@@ -31,7 +31,7 @@ from app.services.opt_out import webmail_domains
 from app.services.outbox import enqueue
 from app.services.siret import check_siret
 from app.services.tokens import TokenExpired, TokenInvalid, Tokens
-from app.store import cfa_partner_companies, recruiter_accounts, write_tx
+from app.store import cfa_partner_companies, outbox, recruiter_accounts, write_tx
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ LOGIN_MAX_AGE = timedelta(minutes=30)
 LOGIN_PATH = "/espace-pro/connexion/lien"
 DASHBOARD_PATH = "/espace-pro/tableau-de-bord"
 COMPANY_KINDS = ("entreprise", "cfa")
+#: At most this many magic links per address per hour: the sign-in form cannot be used to flood a mailbox.
+LINKS_PER_HOUR = 5
 #: Called in the validation transaction with (connection, the validated account's row, now).
 OnValidated = Callable[[Connection, dict, datetime], None]
 
@@ -146,6 +148,12 @@ class AccountService:
         with write_tx(self.store) as conn:
             account = self._by_email(conn, email)
             if account is None or account["status"] not in ("pending", "validated"):
+                return False
+            recent = conn.execute(sa.select(sa.func.count()).select_from(outbox).where(
+                outbox.c.kind == "recruiter.login", outbox.c.to_address == email,
+                outbox.c.created_at > now - timedelta(hours=1))).scalar_one()
+            if recent >= LINKS_PER_HOUR:
+                log.warning("recruiter account %s: magic-link requests over the hourly limit", account["id"])
                 return False
             self._queue_login(conn, account, now)
         return True
@@ -419,7 +427,7 @@ def build_account_service(app: Any) -> AccountService:
     settings: Settings = app.extensions["lba.settings"]
     store = app.extensions["lba.store"]
     clock = app.extensions["lba.clock"]
-    companies = client_from_settings(settings, store, clock, app.extensions.get("lba.refs"))
+    companies = client_from_settings(settings, store, clock, lambda: app.extensions.get("lba.refs"))
     callbacks = app.extensions.setdefault("lba.on_validated", [])
     return AccountService(store, clock, settings, companies, on_validated=callbacks,
                           engine=app.extensions.get("lba.engine"))

@@ -260,3 +260,13 @@ def test_the_opco_role_needs_an_address_of_its_own(env) -> None:
     assert promoted["is_admin"] and promoted["kind"] == "entreprise"
     assert service.revoke_admin("paul@example-entreprise.fr") is True
     assert service.revoke_admin("paul@example-entreprise.fr") is False
+
+
+def test_magic_links_are_limited_per_address_and_hour(env) -> None:
+    service, clock, recorder, store = env
+    service.sign_up(person(api.VALID, "paul@example-entreprise.fr"))  # the first link
+    sent = [service.request_login("paul@example-entreprise.fr") for _ in range(6)]
+    assert sent == [True, True, True, True, False, False]
+    assert len(mails(store, "recruiter.login")) == 5
+    clock.set(NOW + timedelta(minutes=61))
+    assert service.request_login("paul@example-entreprise.fr") is True
