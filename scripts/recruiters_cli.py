@@ -1,4 +1,4 @@
-"""The `lba recruiters` commands: grant or take back the validator role (never granted by a form), list pending accounts."""
+"""The `lba recruiters` commands: grant or take back the validator role (never by a form), list pending accounts."""
 from __future__ import annotations
 
 import json
@@ -43,7 +43,7 @@ def recruiters_group() -> None:
 
 @recruiters_group.command("grant-admin")
 @click.argument("email")
-@click.option("--opco", default="", help="Only validate the pending accounts of this OPCO (its name, e.g. \"OPCO EP\").")
+@click.option("--opco", default="", help="Only validate the pending accounts of this OPCO (its name, e.g. Opco EP).")
 def grant_admin_command(email: str, opco: str) -> None:
     """Make EMAIL a validator of pending accounts (all of them, or only --opco's); creates its account if needed."""
     from app.services.recruiter_accounts import AccountError

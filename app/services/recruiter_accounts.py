@@ -1,4 +1,4 @@
-"""Recruiter accounts: sign-up by SIRET, passwordless sign-in by e-mailed magic link, validation by e-mail domain or by a validator.
+"""Recruiter accounts: sign-up by SIRET, sign-in by e-mailed magic link, validation by e-mail domain or by a validator.
 
 Rules (la-bonne-alternance.md §5):
 * a company account names one establishment by SIRET; the company-search API gives its data;
@@ -202,18 +202,24 @@ class AccountService:
         Raises LinkError (invalid, expired, already used, inactive account). The caller opens the session.
         """
         payload, _ = self._read_link(token)
-        now = self.clock.now()
         known = self._known_company_email(self._row_by_id(payload["account"]))
+        return self._use_link(token, payload, known)
+
+    def _use_link(self, token: str, payload: dict[str, Any], known: str) -> dict[str, Any]:
+        now = self.clock.now()
         with write_tx(self.store) as conn:
             try:
                 self.tokens.consume(conn, LOGIN_PURPOSE, token)
-            except TokenInvalid as exc:  # TokenUsed: the only failure left after _read_link
+            except (TokenInvalid, sa.exc.IntegrityError) as exc:
+                # TokenUsed (the only failure left after _read_link), or two clicks at once on PostgreSQL
+                # where the other transaction recorded the token first (unique digest).
                 raise LinkError("Ce lien a déjà servi : demandez un nouveau lien de connexion.", code="used") from exc
             account = self._row(conn, payload["account"])
             changes: dict[str, Any] = {"last_login_at": now, "updated_at": now}
             if account["email_confirmed_at"] is None:
                 changes["email_confirmed_at"] = now
-            conn.execute(sa.update(recruiter_accounts).where(recruiter_accounts.c.id == account["id"]).values(**changes))
+            conn.execute(sa.update(recruiter_accounts).where(recruiter_accounts.c.id == account["id"])
+                         .values(**changes))
             account = self._row(conn, account["id"])
             if account["status"] == "pending" and account["kind"] in COMPANY_KINDS \
                     and self._domain_is_known(conn, account, known):
@@ -386,7 +392,8 @@ class AccountService:
     # -- rows ------------------------------------------------------------------------------------------------
     @staticmethod
     def _row(conn: Connection, account_id: int) -> dict[str, Any]:
-        row = conn.execute(sa.select(recruiter_accounts).where(recruiter_accounts.c.id == account_id)).mappings().first()
+        row = conn.execute(sa.select(recruiter_accounts)
+                           .where(recruiter_accounts.c.id == account_id)).mappings().first()
         return _normalise(dict(row)) if row is not None else None  # type: ignore[return-value]
 
     def _row_by_id(self, account_id: int) -> dict[str, Any] | None:
@@ -403,7 +410,8 @@ class AccountService:
         return self._row_by_id(account_id)
 
 
-_INVALID = "Ce lien de connexion n'est pas valide : copiez l'adresse complète reçue par e-mail, ou demandez un nouveau lien."
+_INVALID = ("Ce lien de connexion n'est pas valide : copiez l'adresse complète reçue par e-mail, "
+            "ou demandez un nouveau lien.")
 _EXPIRED = "Ce lien de connexion a expiré (il est valable 30 minutes) : demandez un nouveau lien."
 
 

@@ -1,4 +1,4 @@
-"""`lba recruiters grant-admin / revoke-admin / pending` on both databases: the validator role comes from the CLI only."""
+"""`lba recruiters grant-admin / revoke-admin / pending` on both databases: the validator role comes from the CLI."""
 from __future__ import annotations
 
 import json

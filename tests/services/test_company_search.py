@@ -93,7 +93,8 @@ def test_a_503_is_retried_and_the_second_answer_used(client: CompanySearch, serv
     assert company.name == "EPICERIE DU PORT" and server.requests[api.RETRIED] == 2
 
 
-def test_the_api_verdicts_are_cached_and_shared_errors_are_not(client: CompanySearch, server, store_url: str,  # noqa: F811
+def test_the_api_verdicts_are_cached_and_shared_errors_are_not(client: CompanySearch, server,
+                                                               store_url: str,  # noqa: F811
                                                                clock: FixedClock, refs) -> None:
     client.lookup(api.VALID)
     for siret in (api.UNKNOWN, api.NON_DIFFUSIBLE, api.ALWAYS_DOWN, api.MALFORMED):

@@ -1,4 +1,4 @@
-"""Recruiter accounts on both databases: sign-up by SIRET, magic links, automatic and manual validation, CFA partners."""
+"""Recruiter accounts on both databases: sign-up by SIRET, magic links, validation (automatic or not), CFA partners."""
 from __future__ import annotations
 
 import re

@@ -1,4 +1,4 @@
-"""Recruiter account pages through the Flask test client, CSRF enabled: sign-up, magic link, pending accounts, forms refused without a token."""
+"""Recruiter account pages through the test client, CSRF on: sign-up, magic link, pending accounts, CSRF refusals."""
 from __future__ import annotations
 
 import html
@@ -14,6 +14,7 @@ from flask import Blueprint
 from app.clock import FixedClock
 from app.factory import create_app
 from app.search.embedded import EmbeddedEngine
+from app.services.recruiter_accounts import SignUp
 from app.store import get_store, outbox, recruiter_accounts
 from tests.forms import csrf_token, form_token
 from tests.services import company_search_server as api
@@ -152,10 +153,10 @@ def test_cfa_sign_up_accepts_an_education_siret(app, client) -> None:
 def test_the_pending_accounts_page_for_validators_only(app, client) -> None:
     service = app.extensions["lba.accounts"]
     service.grant_admin("admin@lba.test")
-    waiting = service.sign_up(__import__("app.services.recruiter_accounts", fromlist=["SignUp"]).SignUp(
-        "entreprise", api.VALID, "paul@example-conseil.fr", "Paul", "Durand", "0478000000"))
-    other = service.sign_up(__import__("app.services.recruiter_accounts", fromlist=["SignUp"]).SignUp(
-        "entreprise", api.SECOND, "marie@example-conseil.fr", "Marie", "Durand", "0478000001"))
+    waiting = service.sign_up(SignUp("entreprise", api.VALID, "paul@example-conseil.fr", "Paul", "Durand",
+                                     "0478000000"))
+    other = service.sign_up(SignUp("entreprise", api.SECOND, "marie@example-conseil.fr", "Marie", "Durand",
+                                   "0478000001"))
     assert client.get("/espace-pro/comptes-en-attente").status_code == 302  # not signed in
     recruiter = app.test_client()
     assert sign_in_as(app, recruiter, "paul@example-conseil.fr").status_code == 302
@@ -163,7 +164,8 @@ def test_the_pending_accounts_page_for_validators_only(app, client) -> None:
     signed = sign_in_as(app, client, "admin@lba.test")
     assert signed.headers["Location"] == "/espace-pro/comptes-en-attente"
     page = client.get("/espace-pro/comptes-en-attente")
-    assert page.status_code == 200 and "paul@example-conseil.fr" in page.text and "marie@example-conseil.fr" in page.text
+    assert page.status_code == 200
+    assert "paul@example-conseil.fr" in page.text and "marie@example-conseil.fr" in page.text
     token = csrf_token(page.text)
     no_reason = client.post(f"/espace-pro/comptes-en-attente/{other['id']}/refuser", data={"csrf_token": token})
     assert no_reason.status_code == 400 and "Indiquez le motif du refus" in no_reason.text
@@ -198,8 +200,8 @@ def test_a_form_without_or_with_a_wrong_token_gets_a_french_page_that_keeps_what
     assert sign_in.status_code == 400 and 'value="paul@example.fr"' in sign_in.text
 
 
-def test_json_apis_keep_their_credentials_and_the_recruiter_api_needs_the_header(settings, server, store_url,  # noqa: F811
-                                                                                  tmp_path: Path) -> None:
+def test_json_apis_keep_their_credentials_and_the_recruiter_api_needs_the_header(
+        settings, server, store_url, tmp_path: Path) -> None:  # noqa: F811
     probe = Blueprint("recruiter_api_probe", __name__, url_prefix="/api/v1/recruiter")
     probe.add_url_rule("/probe", "probe", lambda: {"ok": True}, methods=["POST"])
     app = create_app(replace(settings, database_url=store_url, company_search_url=server.url, embedding_model="none",
