@@ -216,3 +216,20 @@ def test_json_apis_keep_their_credentials_and_the_recruiter_api_needs_the_header
     # Exempt APIs (API key or anonymous) answer with their own validation, never a CSRF refusal.
     anonymous = client.post("/api/v1/callbacks", json={})
     assert anonymous.status_code in (400, 422) and anonymous.get_json()["error"]["code"] != "csrf_failed"
+
+
+def test_every_field_of_the_account_pages_has_its_label(app, client) -> None:
+    app.extensions["lba.accounts"].grant_admin("admin@lba.test")
+    app.extensions["lba.accounts"].sign_up(SignUp("entreprise", api.VALID, "paul@example-conseil.fr", "Paul",
+                                                  "Durand", "0478000000"))
+    token = form_token(client, CREATE)
+    pages = [client.get("/espace-pro/connexion").text, client.get(CREATE).text,
+             client.post(CREATE, data={"step": "siret", "siret": api.VALID, "csrf_token": token}).text]
+    sign_in_as(app, client, "admin@lba.test")
+    pages.append(client.get("/espace-pro/comptes-en-attente").text)
+    for page in pages:
+        assert 'lang="fr"' in page and "fr-header" in page  # the site's base layout
+        ids = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*\sid="([^"]+)"', page)
+        assert ids
+        for ident in ids:
+            assert f'for="{ident}"' in page, ident
