@@ -96,6 +96,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.extensions.setdefault("lba.openapi_paths", []).extend([applications_paths, v2_paths])
     from app.web import init_app as init_web
     init_web(app)  # the site's pages, the widget, their headers and French error pages
+    from app.web.csrf import init_csrf
+    init_csrf(app)  # last: every form of every blueprint above is protected, the JSON APIs exempt by name
     register_error_handlers(app)
     return app
 
