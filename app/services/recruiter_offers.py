@@ -261,7 +261,7 @@ class RecruiterOffers:
 
     def _indexed(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """Make search agree with a committed row, then answer its API form."""
-        index_deposited_offer(self.engine, row, self.refs())
+        index_deposited_offer(self.engine, row, self.refs(), self.clock.now())
         return self.to_dict(row)
 
     def index_offers(self, offer_ids: Iterable[int]) -> int:
@@ -272,7 +272,7 @@ class RecruiterOffers:
         with self.store.connect() as conn:
             rows = conn.execute(sa.select(deposited_offers).where(deposited_offers.c.id.in_(ids))).mappings().all()
         for row in rows:
-            index_deposited_offer(self.engine, row, self.refs())
+            index_deposited_offer(self.engine, row, self.refs(), self.clock.now())
         return len(rows)
 
     # ----- account validation (called by the accounts service inside its transaction) -------------
