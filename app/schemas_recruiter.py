@@ -114,11 +114,14 @@ class OfferSchema(CleanSchema):
     disability_friendly = fields.Boolean(load_default=False)
     cfa_partner_company_id = fields.Integer(load_default=None, allow_none=True)
 
-    @validates_schema
-    def _start(self, data: dict[str, Any], **_: Any) -> None:
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def _start(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        # Runs beside the other fields' errors, so the form shows every message at once.
         if data.get("start_asap"):
             return
         start = data.get("start_date")
+        if start is None and isinstance(original, dict) and original.get("start_date"):
+            return  # unreadable: the field's own "Date invalide" says so
         today = self.today or get_clock().today()
         if start is None:
             raise ValidationError("Indiquez une date de début, ou cochez « dès que possible ».", "start_date")

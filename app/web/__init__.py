@@ -14,9 +14,11 @@ def init_app(app: Flask) -> None:
     """Register the pages, the widget, their static files, headers and the French error pages."""
     from app.web.views import bp as pages_bp
     from app.web.widget import bp as widget_bp
+    from app.web.recruiter_offers import bp as recruiter_offers_bp
 
     app.extensions["lba.web.assets"] = Assets.load()
     app.register_blueprint(pages_bp)
     app.register_blueprint(widget_bp)
+    app.register_blueprint(recruiter_offers_bp)  # /espace-pro: dashboard, offer form, CFAs, e-mailed links
     register_page_headers(app)
     register_page_errors(app)
