@@ -104,9 +104,10 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
 def _init_recruiter_offers(app: Flask, settings: Settings, store, clock: Clock) -> None:  # type: ignore[no-untyped-def]
     """The recruiter's offers and CFA delegation: services, API, OpenAPI paths, account-validation callback.
 
-    `lba.account_validated_callbacks` lists callables `(conn, account_row, now) -> list[offer id]` the
-    accounts service runs inside its validation transaction; after the commit it passes the returned
-    ids to `lba.recruiter_offers.index_offers` (the 10-minute `deposited` job is the safety net).
+    `lba.on_validated` lists callables `(conn, account_row, now)` the accounts service runs inside its
+    validation transaction; ours activates the pending offers and queues the CFA e-mails there, and
+    the activated offers are indexed when that transaction's connection returns to the pool
+    (RecruiterOffers.on_account_validated explains why that is after the commit).
     """
     from app.api.recruiter import bp as recruiter_api_bp
     from app.api.recruiter import openapi_paths as recruiter_paths
@@ -117,7 +118,7 @@ def _init_recruiter_offers(app: Flask, settings: Settings, store, clock: Clock) 
     app.extensions["lba.recruiter_offers"] = offers
     app.extensions["lba.delegations"] = Delegations(store, app.extensions["lba.engine"], settings, clock,
                                                     offers.templates)
-    app.extensions.setdefault("lba.account_validated_callbacks", []).append(offers.on_account_validated)
+    app.extensions.setdefault("lba.on_validated", []).append(offers.on_account_validated)
     app.register_blueprint(recruiter_api_bp)
     app.extensions.setdefault("lba.openapi_paths", []).append(recruiter_paths)
 

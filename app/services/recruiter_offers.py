@@ -7,6 +7,7 @@ nightly rebuild read the same rows, so an indexing failure here is repaired with
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -279,10 +280,12 @@ class RecruiterOffers:
     def on_account_validated(self, conn: Connection, account: Mapping[str, Any], now: datetime) -> list[int]:
         """Activate the account's pending offers (expiring now + 2 months) and queue their CFA e-mails.
 
-        Runs inside the validation transaction, so nothing here can reach search before that commit:
-        the ids of the activated offers are returned AND appended to `conn.info["lba.offers_to_index"]`;
-        the caller passes them to `index_offers` once committed (the `deposited` job, every 10 minutes,
-        indexes them anyway from `updated_at` if that call never happens).
+        Runs inside the validation transaction, so nothing may reach search before that commit. The
+        activated ids are returned, and left in the connection's `info` for `_index_after_checkin`:
+        when the connection goes back to the pool (its transaction over) they are indexed from the
+        store's committed rows, so the caller has nothing to do (after a rollback the rows are still
+        pending and indexing them removes nothing that was there). If the engine is down then, the
+        `deposited` job (every 10 minutes) indexes them from `updated_at`.
         """
         ids = [r[0] for r in conn.execute(sa.select(deposited_offers.c.id).where(
             deposited_offers.c.account_id == account["id"], deposited_offers.c.status == "pending"))]
@@ -290,7 +293,9 @@ class RecruiterOffers:
             conn.execute(sa.update(deposited_offers).where(deposited_offers.c.id.in_(ids)).values(
                 status="active", published_at=now, expires_at=add_months(now, ACTIVE_MONTHS), updated_at=now))
         queue_delegation_mails(conn, self.templates, account, now, self.settings)
-        conn.info.setdefault("lba.offers_to_index", []).extend(ids)
+        if ids:
+            conn.info.setdefault(INDEX_AFTER_CHECKIN, []).append((self, ids))
+            _listen_for_checkin(conn.engine)
         return ids
 
     # ----- signed one-click links ----------------------------------------------------------------
@@ -405,6 +410,27 @@ class RecruiterOffers:
         enqueue(conn, kind=template.replace("_", "."), to=to, ref=("deposited_offer", str(row["id"])),
                 rendered=self.templates.render(template, context), now=now,
                 max_attempts=self.settings.outbox_max_attempts)
+
+
+#: Connection-info key: (service, offer ids) to index once the connection's transaction is over.
+INDEX_AFTER_CHECKIN = "lba.offers_to_index"
+_LISTENED: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+def _index_after_checkin(dbapi_connection: Any, record: Any) -> None:
+    """Pool `checkin` hook: index the offers a finished transaction activated (see `on_account_validated`)."""
+    pending = record.info.pop(INDEX_AFTER_CHECKIN, None) if record is not None else None
+    for service, ids in pending or ():
+        try:
+            service.index_offers(ids)
+        except Exception:  # noqa: BLE001 - never break a connection's return to the pool; the job repairs
+            log.exception("offers %s activated but not indexed: the deposited job will index them", ids)
+
+
+def _listen_for_checkin(store: Engine) -> None:
+    if store not in _LISTENED:
+        sa.event.listen(store, "checkin", _index_after_checkin)
+        _LISTENED.add(store)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -20,7 +20,7 @@ bp = Blueprint("recruiter_offers", __name__, url_prefix="/espace-pro", template_
 CONTRACT_LABELS = {"apprentissage": "Apprentissage", "professionnalisation": "Professionnalisation"}
 ACTION_LABELS = {"extend": "Prolonger de deux mois", "filled": "Marquer comme pourvue", "cancel": "Annuler l'offre"}
 #: Where a visitor without a session is sent: the accounts side's sign-in page, when it is registered.
-SIGN_IN_ENDPOINT = "recruiter_accounts.sign_in"
+SIGN_IN_ENDPOINT = "recruiter_accounts.sign_in_page"
 
 
 def _offers() -> RecruiterOffers:

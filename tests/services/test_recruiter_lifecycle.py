@@ -173,9 +173,9 @@ def test_validation_activates_pending_offers_and_e_mails_each_chosen_cfa_once(en
     later = NOW + timedelta(days=3)
     with write_tx(env["store"]) as conn:
         ids = env["service"].on_account_validated(conn, {**account, "status": "validated"}, later)
-        assert conn.info["lba.offers_to_index"] == ids
+        assert not _indexed(env, first)  # nothing reaches search before the validation commits
     assert sorted(ids) == sorted([first["id"], second["id"]])
-    assert env["service"].index_offers(ids) == 2
+    # Indexed once the validation's connection went back to the pool: the caller had nothing to call.
     for offer_id in ids:
         row = _row(env, offer_id)
         assert row["status"] == "active" and row["expires_at"].replace(tzinfo=NOW.tzinfo) == later.replace(month=5)
@@ -190,6 +190,16 @@ def test_validation_activates_pending_offers_and_e_mails_each_chosen_cfa_once(en
     assert len(_mails(env)) == 2
     with env["store"].connect() as conn:
         assert all(r["notified_at"] is not None for r in conn.execute(sa.select(offer_delegations)).mappings())
+
+
+def test_a_validation_rolled_back_activates_and_indexes_nothing(env):
+    account = add_account(env["store_url"], status="pending")
+    offer = _create(env, account)
+    env["delegations"].choose(account, offer["id"], ["19690000100011"])
+    with pytest.raises(RuntimeError), write_tx(env["store"]) as conn:
+        env["service"].on_account_validated(conn, account, NOW)
+        raise RuntimeError("the accounts side failed after the callback")
+    assert _row(env, offer["id"])["status"] == "pending" and not _indexed(env, offer) and _mails(env) == []
 
 
 def test_a_validated_account_s_cfas_are_e_mailed_when_chosen(env):
