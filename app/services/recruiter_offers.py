@@ -38,6 +38,8 @@ ACTIVE_MONTHS = 2
 REMINDERS = ((1, "reminded_1_at"), (7, "reminded_7_at"))
 LINK_PURPOSE = "offer.action"
 LINK_ACTIONS = ("extend", "filled", "cancel")
+#: ROME codes the public service refuses for deposited offers (reference §5.2, its issue #3468).
+BLOCKED_ROMES = frozenset({"K2202", "G1605", "I1201", "L1102", "N4104"})
 #: Statuses a recruiter may still close (fill or cancel) or extend.
 OPEN_STATUSES = ("pending", "active", "expired")
 STATUS_LABELS = {"pending": "En attente de validation", "active": "Active", "filled": "Pourvue",
@@ -160,6 +162,8 @@ class RecruiterOffers:
         rome = data["rome"]
         if rome not in refs.rome:
             errors["rome"] = ["Code ROME inconnu : choisissez un métier dans la liste proposée."]
+        elif rome in BLOCKED_ROMES:
+            errors["rome"] = ["Ce métier ne peut pas faire l'objet d'une offre en alternance sur La bonne alternance."]
         code = data.get("appellation_code") or ""
         if code:
             appellation = refs.rome.appellations.get(code)

@@ -133,6 +133,7 @@ def test_a_stale_session_version_is_signed_out(app):
     ({"appellation": ""}, "appellation", "métier"),
     ({"rome": "Z9999"}, "rome", "ROME"),
     ({"rome": "A1234"}, "rome", "inconnu"),
+    ({"rome": "K2202", "appellation_code": ""}, "rome", "ne peut pas faire l'objet"),
     ({"appellation_code": "11573", "rome": "M1805"}, "appellation", "ne correspond pas"),
     ({"appellation_code": "99999999"}, "appellation", "inconnu"),
     ({"contract_types": []}, "contract_types", "au moins un"),
