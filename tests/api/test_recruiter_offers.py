@@ -271,3 +271,18 @@ def test_the_openapi_document_describes_the_recruiter_operations(rules_app):
         assert path in paths
     assert set(paths["/api/v1/recruiter/offers"]) == {"get", "post"}
     assert "401" in paths["/api/v1/recruiter/offers"]["get"]["responses"]
+
+
+def test_the_cfa_endpoints_propose_nearby_cfas_and_record_the_picks(app):
+    store_url = app.extensions["test.store_url"]
+    client = signed_in_client(app, add_account(store_url, status="pending"))
+    offer = client.post("/api/v1/recruiter/offers", json=offer_body()).get_json()
+    proposed = client.get(f"/api/v1/recruiter/offers/{offer['id']}/cfas").get_json()
+    assert [c["name"] for c in proposed["cfas"]] == ["CFA des métiers de bouche", "École du pain"]
+    assert all("email" not in c for c in proposed["cfas"])
+    refused = client.post(f"/api/v1/recruiter/offers/{offer['id']}/cfas", json={"cfa_sirets": ["19750000400014"]})
+    assert refused.status_code == 400 and "cfa_sirets" in refused.get_json()["error"]["details"]
+    assert client.post(f"/api/v1/recruiter/offers/{offer['id']}/cfas", json={"cfa_sirets": "x"}).status_code == 400
+    chosen = client.post(f"/api/v1/recruiter/offers/{offer['id']}/cfas", json={"cfa_sirets": ["19690000200012"]})
+    assert chosen.status_code == 200
+    assert chosen.get_json()["chosen"] == [{"siret": "19690000200012", "name": "École du pain", "notified": False}]
