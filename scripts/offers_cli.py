@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime
 
 import click
@@ -12,7 +11,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from app.config import Settings
 from scripts.contact_cli import TIMEZONE, _logged, _parse_now, _settings
 
-log = logging.getLogger(__name__)
 #: The public service's expiry cron runs every 30 minutes (reference §5.3).
 EVERY_MINUTES = 30
 
