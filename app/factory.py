@@ -97,6 +97,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     _init_recruiter_offers(app, settings, store, clock)
     from app.web import init_app as init_web
     init_web(app)  # the site's pages, the widget, their headers and French error pages
+    from app.web.csrf import init_csrf
+    init_csrf(app)  # last: every form of every blueprint above is protected, the JSON APIs exempt by name
     register_error_handlers(app)
     return app
 

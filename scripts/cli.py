@@ -245,6 +245,10 @@ from scripts.offers_cli import offers_group  # noqa: E402
 
 main.add_command(offers_group)
 
+from scripts.recruiters_cli import recruiters_group  # noqa: E402
+
+main.add_command(recruiters_group)
+
 
 if __name__ == "__main__":
     main()

@@ -5,8 +5,10 @@ import sqlalchemy as sa
 
 from app.store.base import metadata
 
-#: Account kinds: a company publishing for itself, a CFA publishing for its partner companies.
-ACCOUNT_KINDS = ("entreprise", "cfa")
+#: Account kinds: a company publishing for itself, a CFA publishing for its partner companies, and the
+#: validators created by `lba recruiters grant-admin` without a company: an OPCO's (column `opco` = the
+#: OPCO whose pending accounts they see) and the service's administrators.
+ACCOUNT_KINDS = ("entreprise", "cfa", "opco", "admin")
 #: pending (waits for an administrator or the company's OPCO) → validated | refused; disabled by an admin.
 ACCOUNT_STATUSES = ("pending", "validated", "refused", "disabled")
 

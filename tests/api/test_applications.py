@@ -18,6 +18,7 @@ from app.store import applications, outbox, write_tx
 from scripts.smtp_sink import SmtpSink
 from tests.api.applications_setup import (COMPANY_EMAIL, COMPANY_SIRET, DEPOSIT_EMAIL, RECRUITER, SIRET, app_env,  # noqa: F401
                                           application_body, b64, deposit, docx_bytes, pdf_bytes)
+from tests.forms import csrf_token
 
 URL = "/api/v1/applications"
 
@@ -235,16 +236,17 @@ def test_the_recruiter_refuses_through_the_signed_link_and_the_applicant_is_told
     page = client.get(links["refusal"])
     assert page.status_code == 200 and "Motif du refus" in page.get_data(as_text=True)
     token = links["refusal"].split("token=")[1]
-    no_reason = client.post("/candidature/reponse", data={"token": token})
+    csrf = csrf_token(page.get_data(as_text=True))
+    no_reason = client.post("/candidature/reponse", data={"token": token, "csrf_token": csrf})
     assert no_reason.status_code == 400
-    done = client.post("/candidature/reponse", data={"token": token, "reason": "contrat",
+    done = client.post("/candidature/reponse", data={"token": token, "reason": "contrat", "csrf_token": csrf,
                                                     "message": "Nous cherchons un contrat pro."})
     assert done.status_code == 200 and "Réponse envoyée" in done.get_data(as_text=True)
     _deliver(app_env, sink)
     told = sink.messages[-1]
     assert told.rcpt_tos == ["lea.dupont@example.org"]
     assert "Type de contrat inadapté" in told.body("plain") and "Nous cherchons un contrat pro." in told.body("plain")
-    reused = client.post("/candidature/reponse", data={"token": token, "reason": "contrat"})
+    reused = client.post("/candidature/reponse", data={"token": token, "reason": "contrat", "csrf_token": csrf})
     assert reused.status_code == 409
     other_link = client.post("/api/v1/applications/reply", json={"token": links["interview"].split("token=")[1]})
     assert other_link.status_code == 409 and other_link.get_json()["error"]["code"] == "already_answered"

@@ -19,6 +19,7 @@ from scripts.smtp_sink import SmtpSink
 from tests.services.contact_env import (APPLICANT_EMAIL, BASE_URL, CFA_EMAIL, COMPANY_EMAIL, Clock,
                                         company_doc, contact_settings, deliver_all, formation_doc, make_app, paris)
 from tests.store.databases import postgres, store_url  # noqa: F401 - fixtures: every test runs on both databases
+from tests.forms import csrf_token
 
 KEY = "101249P01313538697790003635386977900036-93006#L01"
 SIRET = "80841382700011"
@@ -151,15 +152,17 @@ def test_the_cfa_page_records_reading_and_the_answer_reaches_the_applicant(clien
         row = conn.execute(sa.select(callback_requests).where(callback_requests.c.id == request_id)).mappings().one()
     assert row["read_at"] is not None and row["answered_at"] is None
     token = page.split("token=")[1]
+    csrf = csrf_token(shown.text)
     clock.advance(minutes=10)
-    empty = client.post(page, data={"token": token, "kind": "personalised_answer", "message": " "})
+    empty = client.post(page, data={"token": token, "kind": "personalised_answer", "message": " ",
+                                    "csrf_token": csrf})
     assert empty.status_code == 400 and "Écrivez le message" in empty.text
-    done = client.post(page, data={"token": token, "kind": "personalised_answer",
+    done = client.post(page, data={"token": token, "kind": "personalised_answer", "csrf_token": csrf,
                                    "message": "Bonjour, appelez-nous au 04 78 00 00 00."})
     assert done.status_code == 200 and "Votre message a été envoyé au candidat." in done.text
     [answer] = deliver_all(store, sink)
     assert answer.rcpt_tos == [APPLICANT_EMAIL.lower()] and "appelez-nous au 04 78 00 00 00" in answer.body("plain")
-    twice = client.post(page, data={"token": token, "kind": "other_channel"})
+    twice = client.post(page, data={"token": token, "kind": "other_channel", "csrf_token": csrf})
     assert twice.status_code == 409 and "Vous avez déjà répondu" in twice.text
     tampered = client.get(page[:-4] + "abcd")
     assert tampered.status_code == 403 and "Ce lien n'est pas valide" in html.unescape(tampered.text)
@@ -194,7 +197,7 @@ def test_opt_out_over_http_and_no_address_in_any_answer_or_log_line(client, stor
     reused = client.post("/api/v1/companies/opt-out/confirm", json={"id": request_id, "token": token})
     answers.append(reused)
     assert reused.status_code == 409 and reused.get_json()["error"]["code"] == "already_confirmed"
-    assert client.post(page, data={"token": token}).status_code == 409
+    assert client.post(page, data={"token": token, "csrf_token": csrf_token(shown.text)}).status_code == 409
     bad = client.post("/api/v1/companies/opt-out/confirm", json={"id": request_id, "token": token + "x"})
     answers.append(bad)
     assert bad.status_code == 403

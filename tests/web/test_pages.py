@@ -10,6 +10,7 @@ import pytest
 
 from app.web.assets import STATIC, page_files
 from tests.web.conftest import INSEE, PDF, ROME
+from tests.forms import form_token
 
 SEARCH = f"/recherche?metier=agent+de+nettoyage&romes={ROME}&lieu=Paris&insee={INSEE}&radius=60"
 BUDGET_BYTES = 300 * 1024
@@ -186,7 +187,7 @@ def test_every_input_has_a_label(client, demo_targets):
 def test_application_form_checks_the_cv_and_keeps_it(client, demo_targets, web_settings):
     url = f"/postuler/entreprises/{demo_targets['company']}"
     fields = {"first_name": "Inès", "last_name": "Martin", "email": "ines.martin@example.org",
-              "phone": "0612345678", "message": "Bonjour"}
+              "phone": "0612345678", "message": "Bonjour", "csrf_token": form_token(client, url)}
     from io import BytesIO
 
     fake = client.post(url, data={**fields, "cv": (BytesIO(b"not a pdf"), "cv.pdf")},
@@ -209,7 +210,8 @@ def test_application_form_checks_the_cv_and_keeps_it(client, demo_targets, web_s
 def test_legal_pages_and_opt_out_form(client):
     assert "Déclaration d'accessibilité" in client.get("/accessibilite").get_data(as_text=True)
     assert "Mentions légales" in client.get("/mentions-legales").get_data(as_text=True)
-    bad = client.post("/desinscription", data={"siret": "123", "email": "x"})
+    bad = client.post("/desinscription", data={"siret": "123", "email": "x",
+                                               "csrf_token": form_token(client, "/desinscription")})
     html = bad.get_data(as_text=True)
     assert bad.status_code == 400
     for message in ("Le SIRET compte 14 chiffres", "Adresse e-mail invalide", "Choisissez une raison"):
