@@ -11,9 +11,13 @@ from app.errors import ApiError, invalid_parameters
 from app.schemas_recruiter import CancelSchema, DelegationSchema, OfferSchema
 from app.services.delegations import Delegations
 from app.services.recruiter_offers import RecruiterOffers
+from app.web.csrf import csrf
 from app.web.recruiter_session import current_account
 
 bp = Blueprint("recruiter_api", __name__, url_prefix="/api/v1/recruiter")
+# CSRF is checked below, after the session: a caller without a session learns 401 first, then a
+# signed-in caller's write without the X-CSRFToken header gets the CSRF 400 (app/web/csrf.py).
+csrf.exempt(bp)
 
 
 def get_offers_service() -> RecruiterOffers:
@@ -43,6 +47,14 @@ def load_body(schema: Any) -> dict[str, Any]:
         return schema.load(body)
     except ValidationError as exc:
         raise invalid_parameters(exc.normalized_messages()) from None
+
+
+@bp.before_request
+def _session_then_csrf() -> None:
+    signed_in()
+    protection = current_app.extensions.get("csrf")  # Flask-WTF's CSRFProtect, when installed
+    if protection is not None:
+        protection.protect()
 
 
 @bp.get("/offers")

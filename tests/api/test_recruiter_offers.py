@@ -122,6 +122,14 @@ def test_every_recruiter_route_needs_a_session_and_answers_the_one_error_shape(r
         assert error["code"] == "not_signed_in" and error["message"] and "request_id" in error
 
 
+def test_a_signed_in_write_without_the_csrf_header_is_refused(rules_app):
+    client = signed_in_client(rules_app, rules_app.extensions["test.account"])
+    client.environ_base.pop("HTTP_X_CSRFTOKEN", None)
+    response = client.post("/api/v1/recruiter/offers", json={})
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "csrf_failed"
+    assert client.get("/api/v1/recruiter/offers").status_code == 200  # reads need no token
+
+
 def test_a_stale_session_version_is_signed_out(app):
     store_url = app.extensions["test.store_url"]
     account = add_account(store_url)

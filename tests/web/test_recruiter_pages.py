@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app.clock import FixedClock
 from app.store import deposited_offers, get_store, outbox
+from tests.forms import csrf_token
 from tests.api.recruiter_setup import NOW, add_account, make_app, published_engine, signed_in_client
 
 FORM = {"appellation": "Boulanger / Boulangère", "appellation_code": "11573", "rome": "D1102",
@@ -119,14 +120,16 @@ def test_an_e_mailed_link_shows_one_button_then_acts_once(app):
     assert page.status_code == 200 and "Annuler l'offre" in _text(page) and 'id="confirmer"' in _text(page)
     assert anonymous.get(cancel).status_code == 200  # a mail scanner's GET used nothing
     token = cancel.split("token=")[1]
-    missing = anonymous.post("/espace-pro/offres/action", data={"token": token})
+    csrf = {"csrf_token": csrf_token(page.get_data(as_text=True))}  # the page's form token, as a browser posts it
+    assert anonymous.post("/espace-pro/offres/action", data={"token": token, "reason": "autre"}).status_code == 400
+    missing = anonymous.post("/espace-pro/offres/action", data={"token": token, **csrf})
     assert missing.status_code == 400 and "Choisissez un motif" in _text(missing)
-    done = anonymous.post("/espace-pro/offres/action", data={"token": token, "reason": "plus_besoin"})
+    done = anonymous.post("/espace-pro/offres/action", data={"token": token, "reason": "plus_besoin", **csrf})
     assert done.status_code == 200 and "annulée" in _text(done)
-    again = anonymous.post("/espace-pro/offres/action", data={"token": token, "reason": "plus_besoin"})
+    again = anonymous.post("/espace-pro/offres/action", data={"token": token, "reason": "plus_besoin", **csrf})
     assert again.status_code == 409 and "déjà été utilisé" in _text(again)
     assert anonymous.get(cancel).status_code == 409
     tampered = anonymous.get(cancel[:-3] + "xyz")
     assert tampered.status_code == 400 and "invalide" in _text(tampered)
-    extend = anonymous.post("/espace-pro/offres/action", data={"token": links[0].split("token=")[1]})
+    extend = anonymous.post("/espace-pro/offres/action", data={"token": links[0].split("token=")[1], **csrf})
     assert extend.status_code == 409 and "déjà annulée" in _text(extend)  # the offer is closed: nothing to extend
