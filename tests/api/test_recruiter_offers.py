@@ -294,3 +294,24 @@ def test_the_cfa_endpoints_propose_nearby_cfas_and_record_the_picks(app):
     chosen = client.post(f"/api/v1/recruiter/offers/{offer['id']}/cfas", json={"cfa_sirets": ["19690000200012"]})
     assert chosen.status_code == 200
     assert chosen.get_json()["chosen"] == [{"siret": "19690000200012", "name": "École du pain", "notified": False}]
+
+
+def test_validating_the_account_through_the_accounts_service_publishes_its_pending_offers(app):
+    """The factory wires RecruiterOffers.on_account_validated into the accounts service's validation."""
+    store_url = app.extensions["test.store_url"]
+    account = add_account(store_url, status="pending")
+    client = signed_in_client(app, account)
+    offer = client.post("/api/v1/recruiter/offers", json=offer_body()).get_json()
+    client.post(f"/api/v1/recruiter/offers/{offer['id']}/cfas", json={"cfa_sirets": ["19690000100011"]})
+    engine = app.extensions["lba.engine"]
+    assert offer["status"] == "pending" and engine.get_many("offer", [offer["search_id"]]) == {}
+    accounts = app.extensions["lba.accounts"]
+    admin = accounts.grant_admin("admin@lba.test")
+    accounts.validate(admin, account["id"])
+    shown = client.get(f"/api/v1/recruiter/offers/{offer['id']}").get_json()
+    assert shown["status"] == "active" and shown["expires_at"] == "2026-05-02T09:00:00Z"
+    assert offer["search_id"] in engine.get_many("offer", [offer["search_id"]])  # indexed after the commit
+    from app.store import outbox
+    with get_store(store_url).connect() as conn:
+        kinds = [r[0] for r in conn.execute(sa.select(outbox.c.to_address).where(outbox.c.kind == "offer.delegation"))]
+    assert kinds == ["contact@cfa-bouche.test"]
