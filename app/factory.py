@@ -94,12 +94,35 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     from app.api.applications import openapi_paths as applications_paths
     from app.api.v2 import openapi_paths as v2_paths
     app.extensions.setdefault("lba.openapi_paths", []).extend([applications_paths, v2_paths])
+    _init_recruiter_offers(app, settings, store, clock)
     from app.web import init_app as init_web
     init_web(app)  # the site's pages, the widget, their headers and French error pages
     from app.web.csrf import init_csrf
     init_csrf(app)  # last: every form of every blueprint above is protected, the JSON APIs exempt by name
     register_error_handlers(app)
     return app
+
+
+def _init_recruiter_offers(app: Flask, settings: Settings, store, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    """The recruiter's offers and CFA delegation: services, API, OpenAPI paths, account-validation callback.
+
+    `lba.on_validated` lists callables `(conn, account_row, now)` the accounts service runs inside its
+    validation transaction; ours activates the pending offers and queues the CFA e-mails there, and
+    the activated offers are indexed when that transaction's connection returns to the pool
+    (RecruiterOffers.on_account_validated explains why that is after the commit).
+    """
+    from app.api.recruiter import bp as recruiter_api_bp
+    from app.api.recruiter import openapi_paths as recruiter_paths
+    from app.services.delegations import Delegations
+    from app.services.recruiter_offers import RecruiterOffers
+
+    offers = RecruiterOffers(store, app.extensions["lba.engine"], lambda: app.extensions["lba.refs"], settings, clock)
+    app.extensions["lba.recruiter_offers"] = offers
+    app.extensions["lba.delegations"] = Delegations(store, app.extensions["lba.engine"], settings, clock,
+                                                    offers.templates)
+    app.extensions.setdefault("lba.on_validated", []).append(offers.on_account_validated)
+    app.register_blueprint(recruiter_api_bp)
+    app.extensions.setdefault("lba.openapi_paths", []).append(recruiter_paths)
 
 
 def _use_referentials(app: Flask, refs: Referentials) -> None:

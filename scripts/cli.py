@@ -240,6 +240,10 @@ from scripts.contact_cli import callbacks_group, privacy_group  # noqa: E402
 
 main.add_command(callbacks_group)
 main.add_command(privacy_group)
+# Deposited offers' reminders and expiry (`lba offers lifecycle`).
+from scripts.offers_cli import offers_group  # noqa: E402
+
+main.add_command(offers_group)
 
 from scripts.recruiters_cli import recruiters_group  # noqa: E402
 

@@ -187,6 +187,8 @@ def scheduler_command() -> None:
     add_outbox_job(scheduler, _settings())
     from scripts.contact_cli import add_contact_jobs
     add_contact_jobs(scheduler, _settings())
+    from scripts.offers_cli import add_offers_jobs
+    add_offers_jobs(scheduler, _settings())
     # `docker stop` sends SIGTERM: stop like Ctrl-C (running jobs finish or are recovered by the next run).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     for job in scheduler.get_jobs():

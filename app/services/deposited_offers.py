@@ -87,18 +87,20 @@ def document_of_row(row: Mapping[str, Any], refs: Referentials) -> dict[str, Any
     return to_document(offer_of_row(row, refs))
 
 
-def index_deposited_offer(engine: SearchEngine, row: Mapping[str, Any], refs: Referentials | None = None) -> str:
+def index_deposited_offer(engine: SearchEngine, row: Mapping[str, Any], refs: Referentials | None = None,
+                          now: datetime | None = None) -> str:
     """Make the published offers index agree with one saved row at once: "indexed", "removed" or "pending".
 
     A live offer is upserted and any other state (filled, cancelled, expired) is removed. "pending"
     means no offers index is published yet: the next offers build reads the store and includes it.
+    `now` is the caller's clock (app/clock.py), so liveness agrees with the instant the caller acted at.
     """
     if refs is None:
         from app.config import Settings
         from app.referentials import get_referentials
         refs = get_referentials(Settings.from_env().data_dir)
     try:
-        if is_live(row):
+        if is_live(row, now):
             engine.upsert(KIND, [document_of_row(row, refs)])
             return "indexed"
         engine.delete(KIND, [doc_id(row["id"])])

@@ -16,11 +16,13 @@ def init_app(app: Flask) -> None:
     from app.web.recruiter_accounts import bp as recruiter_accounts_bp
     from app.web.views import bp as pages_bp
     from app.web.widget import bp as widget_bp
+    from app.web.recruiter_offers import bp as recruiter_offers_bp
 
     app.extensions["lba.web.assets"] = Assets.load()
     app.register_blueprint(pages_bp)
     app.register_blueprint(widget_bp)
     app.extensions["lba.accounts"] = build_account_service(app)  # the recruiter accounts (sign-in, validation)
     app.register_blueprint(recruiter_accounts_bp)
+    app.register_blueprint(recruiter_offers_bp)  # /espace-pro: dashboard, offer form, CFAs, e-mailed links
     register_page_headers(app)
     register_page_errors(app)

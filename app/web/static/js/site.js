@@ -6,12 +6,13 @@
   var DELAY_MS = 150;
 
   function labelOf(kind, item) {
-    if (kind === "metiers") return item.label;
+    if (kind === "metiers" || kind === "appellations") return item.label;
     var code = item.kind === "arrondissement" ? item.postcodes[0] : item.department.code;
     return item.name + " (" + code + ")";
   }
 
   function valueOf(kind, item) {
+    if (kind === "appellations") return item.rome;  // the offer form keeps the appellation's own ROME code
     return kind === "metiers" ? item.parent : item.insee;
   }
 
@@ -21,6 +22,7 @@
     var hidden = document.getElementById(input.getAttribute("data-target"));
     var listbox = document.getElementById(input.getAttribute("aria-controls"));
     var source = input.getAttribute("data-source");
+    var code = document.getElementById(input.getAttribute("data-code-target") || "");  // the appellation's OGR code
     var items = [], active = -1, timer = null, last = null, seq = 0;
 
     function close() {
@@ -36,6 +38,7 @@
       if (!item) return;
       input.value = labelOf(kind, item);
       hidden.value = valueOf(kind, item);
+      if (code) code.value = item.appellation_code || "";
       last = input.value;
       if (kind === "communes") {
         document.getElementById("latitude").value = "";
@@ -87,7 +90,10 @@
     }
 
     input.addEventListener("input", function () {
-      if (input.value !== last) hidden.value = "";  // the typed text no longer matches the chosen suggestion
+      if (input.value !== last) {  // the typed text no longer matches the chosen suggestion
+        hidden.value = "";
+        if (code) code.value = "";
+      }
       clearTimeout(timer);
       timer = setTimeout(fetchSuggestions, DELAY_MS);
     });
