@@ -33,7 +33,7 @@ from app.services.mailer import MailTemplates
 from app.services.outbox import enqueue
 from app.services.tokens import TokenExpired, TokenInvalid, Tokens, TokenUsed
 from app.store import applications, company_opt_outs, deposited_offers, idempotency_keys, write_tx
-from app.store.applications import CLOSE_OFFER_AFTER
+from app.store.applications import CLOSE_OFFER_AFTER, CLOSED_BY_APPLICATIONS
 
 log = logging.getLogger(__name__)
 
@@ -250,8 +250,8 @@ class ApplicationService:
                 closes = target.kind == "offer" and count + 1 >= CLOSE_AFTER
                 if closes and target.deposited_id is not None:
                     conn.execute(sa.update(deposited_offers).where(deposited_offers.c.id == target.deposited_id)
-                                 .values(status="cancelled", application_count=count + 1,
-                                         updated_at=datetime.now(timezone.utc)))
+                                 .values(status="cancelled", status_reason=CLOSED_BY_APPLICATIONS,
+                                         application_count=count + 1, updated_at=datetime.now(timezone.utc)))
                 elif target.deposited_id is not None:
                     conn.execute(sa.update(deposited_offers).where(deposited_offers.c.id == target.deposited_id)
                                  .values(application_count=count + 1))

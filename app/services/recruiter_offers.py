@@ -28,7 +28,7 @@ from app.services.mailer import MailTemplates
 from app.services.outbox import enqueue
 from app.services.tokens import TokenExpired, TokenInvalid, Tokens, TokenUsed, is_used
 from app.store import cfa_partner_companies, deposited_offers, recruiter_accounts, write_tx
-from app.store.applications import CLOSE_OFFER_AFTER
+from app.store.applications import CLOSE_OFFER_AFTER, CLOSED_BY_APPLICATIONS
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,6 @@ OPEN_STATUSES = ("pending", "active", "expired")
 STATUS_LABELS = {"pending": "En attente de validation", "active": "Active", "filled": "Pourvue",
                  "cancelled": "Annulée", "expired": "Expirée"}
 #: status_reason of an offer the 80-application rule closed (the applications service leaves it empty).
-CLOSED_BY_APPLICATIONS = "max_applications"
 REASON_LABELS = {"filled": "Offre pourvue", "expired": "Date d'expiration atteinte",
                  CLOSED_BY_APPLICATIONS: f"Clôturée automatiquement : {CLOSE_OFFER_AFTER} candidatures reçues",
                  **CANCEL_REASONS}
@@ -75,6 +74,7 @@ def reason_of(row: Mapping[str, Any]) -> str:
     """Why an offer left search: its recorded reason, or the 80-application rule when that closed it."""
     if row["status_reason"]:
         return row["status_reason"]
+    # Offers the rule closed before it wrote its reason are recognised by their count.
     if row["status"] == "cancelled" and (row["application_count"] or 0) >= CLOSE_OFFER_AFTER:
         return CLOSED_BY_APPLICATIONS
     return ""

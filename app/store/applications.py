@@ -8,6 +8,8 @@ from app.store.base import metadata
 #: An offer that reaches this many applications is closed and leaves search (the public service's rule);
 #: here, beside the table, so the offers rebuild (indexers/) keeps it closed without importing a service.
 CLOSE_OFFER_AFTER = 80
+#: The status_reason written when that rule closes a deposited offer (its label: app/services/recruiter_offers.py).
+CLOSED_BY_APPLICATIONS = "max_applications"
 
 
 def offers_closed_by_applications(store: sa.engine.Engine, threshold: int = CLOSE_OFFER_AFTER) -> set[str]:

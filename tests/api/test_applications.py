@@ -202,6 +202,7 @@ def test_the_80th_application_closes_a_deposited_offer_and_removes_it_from_searc
     with store.connect() as conn:
         row = conn.execute(sa.select(deposited_offers).where(deposited_offers.c.id == offer_id)).mappings().one()
     assert row["status"] == "cancelled" and row["application_count"] == 80
+    assert row["status_reason"] == "max_applications"  # the recruiter's dashboard shows why
     assert engine.get_many("offer", [target]) == {}
     late = client.post(URL, json=application_body(offer_id=target, email="late@example.org"))
     assert late.status_code == 410
