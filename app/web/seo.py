@@ -53,12 +53,12 @@ def sitemap_index():
 
 @bp.get("/sitemaps/metiers-<int:number>.xml")
 def sitemap_file(number: int):
-    """One sitemap file of (job, city) pages; the first also lists the home page."""
+    """One sitemap file of (job, city) pages; the first also lists the home and statistics pages."""
     paths = catalogue().file_paths(number)
     if not paths:
         abort(404)
     if number == 1:
-        paths = [url_for("pages.home"), *paths]
+        paths = [url_for("pages.home"), url_for("statistics.statistics"), *paths]
     urls = "".join(f"<url><loc>{absolute(path)}</loc></url>" for path in paths)
     return _xml(f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>')
 
