@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     """Register the pages, the widget, their static files, headers and the French error pages."""
     from app.services.recruiter_accounts import build_account_service
     from app.web.recruiter_accounts import bp as recruiter_accounts_bp
+    from app.web.guidance import bp as guidance_bp
     from app.web.seo import bp as seo_bp
     from app.web.statistics import bp as statistics_bp
     from app.web.views import bp as pages_bp
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(widget_bp)
     app.register_blueprint(seo_bp)
     app.register_blueprint(statistics_bp)
+    app.register_blueprint(guidance_bp)
     app.extensions["lba.accounts"] = build_account_service(app)  # the recruiter accounts (sign-in, validation)
     app.register_blueprint(recruiter_accounts_bp)
     register_page_headers(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, render_template, url_for
 
 from app.extensions import get_refs, get_settings
+from app.services.guidance import MODULES
 from app.services.public_urls import detail_page
 from app.services.seo_pages import SeoCatalogue, course, job_posting, meta_description
 
@@ -53,12 +54,13 @@ def sitemap_index():
 
 @bp.get("/sitemaps/metiers-<int:number>.xml")
 def sitemap_file(number: int):
-    """One sitemap file of (job, city) pages; the first also lists the home and statistics pages."""
+    """One sitemap file of (job, city) pages; the first also lists the home, statistics and guidance pages."""
     paths = catalogue().file_paths(number)
     if not paths:
         abort(404)
     if number == 1:
-        paths = [url_for("pages.home"), url_for("statistics.statistics"), *paths]
+        paths = [url_for("pages.home"), url_for("statistics.statistics"), url_for("guidance.index"),
+                 *(url_for("guidance.module", slug=slug) for slug in MODULES), *paths]
     urls = "".join(f"<url><loc>{absolute(path)}</loc></url>" for path in paths)
     return _xml(f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>')
 

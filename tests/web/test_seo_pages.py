@@ -56,8 +56,8 @@ def test_every_sitemap_url_answers_200_with_title_description_and_canonical(clie
         answer = client.get(path)
         assert answer.status_code == 200
         urls += locs(answer.data, "url")
-        assert len(locs(answer.data, "url")) <= 52  # 50 pages (+ home and statistics in the first)
-    assert len(urls) == 2 + 31 * 4 and len(set(urls)) == len(urls)
+        assert len(locs(answer.data, "url")) <= 57  # 50 pages (+ home, statistics and 5 guidance pages in the first)
+    assert len(urls) == 7 + 31 * 4 and len(set(urls)) == len(urls)
     for path in urls:
         page = client.get(path)
         assert page.status_code == 200, path
