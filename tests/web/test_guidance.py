@@ -10,10 +10,6 @@ import pytest
 from app.services.guidance import MODULES, PAY_FILE
 
 
-@pytest.fixture(scope="session")
-def vendor_assets() -> None:
-    """These pages are read over HTTP, not drawn: DSFR files need not be copied (overrides the site fixture)."""
-
 
 def test_index_lists_every_module_and_each_answers(client):
     html = client.get("/conseils").get_data(as_text=True)

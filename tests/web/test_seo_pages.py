@@ -18,10 +18,6 @@ REQUIRED = {"JobPosting": ("title", "description", "datePosted", "hiringOrganiza
             "Course": ("name", "description", "provider")}
 
 
-@pytest.fixture(scope="session")
-def vendor_assets() -> None:
-    """These pages are read over HTTP, not drawn: DSFR files need not be copied (overrides the site fixture)."""
-
 
 @pytest.fixture
 def reduced(web_app, refs):

@@ -131,7 +131,3 @@ def test_the_page_and_the_json_show_the_store_and_index_counts(client, web_app):
         sum(m["applications"] for m in body["months"])
     assert client.post("/api/v1/statistiques").status_code == 405
 
-
-@pytest.fixture(scope="session")
-def vendor_assets() -> None:
-    """These pages are read over HTTP, not drawn: DSFR files need not be copied (overrides the site fixture)."""
