@@ -21,16 +21,18 @@ NOW = datetime(2026, 12, 2, 14, 0, tzinfo=timezone.utc)
 
 def application_row(created: datetime, answered: datetime | None) -> dict:
     return {"id": uuid.uuid4().hex, "created_at": created, "applicant_first_name": "A", "applicant_last_name": "B",
-            "applicant_email": "a@example.org", "applicant_phone": "0600000000", "message": "", "answers": [],
-            "extra": {}, "target_kind": "company", "target_id": "12345678901234", "target_siret": "12345678901234",
+            "applicant_email": f"stats-{uuid.uuid4().hex}@example.org", "applicant_phone": "0600000000",
+            "message": "", "answers": [], "extra": {}, "target_kind": "company", "target_id": "00000000000017",
+            "target_siret": "00000000000017",
             "cv_name": "cv.pdf", "cv_type": "pdf", "cv_size": 10, "cv_sha256": "0" * 64,
             "intention": "interview" if answered else None, "intention_at": answered}
 
 
 def callback_row(created: datetime, answered: datetime | None) -> dict:
-    return {"id": uuid.uuid4().hex, "formation_id": "f1", "cfa_email": "cfa@example.org", "applicant_type": "etudiant",
-            "first_name": "A", "last_name": "B", "email": "a@example.org", "phone": "0600000000", "reasons": [],
-            "message": "", "created_at": created, "answered_at": answered}
+    return {"id": uuid.uuid4().hex, "formation_id": "f1", "cfa_email": "stats-cfa@example.org",
+            "applicant_type": "etudiant", "first_name": "A", "last_name": "B",
+            "email": f"stats-{uuid.uuid4().hex}@example.org", "phone": "0600000000", "reasons": [], "message": "",
+            "created_at": created, "answered_at": answered}
 
 
 def fill(store: sa.Engine, seed: int, count: int = 60) -> None:
@@ -117,7 +119,7 @@ def test_the_page_and_the_json_show_the_store_and_index_counts(client, web_app):
     assert body["application_answers"]["requests"] == applications_total
     # Nothing about a person: no name, e-mail, phone, id or SIRET anywhere in the answer.
     text = str(body)
-    assert "example.org" not in text and "0600000000" not in text and "12345678901234" not in text
+    assert "example.org" not in text and "0600000000" not in text and "00000000000017" not in text
     page = client.get("/statistiques")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
