@@ -23,6 +23,8 @@ RADIUS_KM = 30.0
 PAGE_SIZE = 12
 #: How many of the closest listed cities are tried when a page has nothing nearby.
 NEIGHBOURS_TRIED = 8
+#: Beyond this a "nearest city" is no help (Nouméa's nearest listed city is on La Réunion).
+NEAREST_MAX_KM = 200.0
 
 
 def slug(text: str) -> str:
@@ -121,11 +123,11 @@ class SeoCatalogue:
                             "page_size": page_size, "explain": False, "widen": False})
 
     def _nearest(self, match: MatchService, family: Family, city: Commune) -> tuple[Commune, str] | None:
-        """The closest listed city whose page has results, among the NEIGHBOURS_TRIED closest."""
+        """The closest listed city whose page has results, among the NEIGHBOURS_TRIED closest within NEAREST_MAX_KM."""
         others = sorted(((distance_km(city, c), name, c) for name, c in self.cities.items() if c is not city),
                         key=lambda t: (t[0], t[1]))
-        for _, name, other in others[:NEIGHBOURS_TRIED]:
-            if self._match(match, family, other, 1)["total"]:
+        for distance, name, other in others[:NEIGHBOURS_TRIED]:
+            if distance <= NEAREST_MAX_KM and self._match(match, family, other, 1)["total"]:
                 return other, name
         return None
 
