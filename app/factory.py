@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
 
     from app.api.details import bp as details_bp
     from app.api.health import bp as health_bp
+    from app.api.statistics import bp as statistics_api_bp
     from app.api.match import bp as match_bp
     from app.api.v3 import bp as v3_bp
     from app.api.openapi import bp as openapi_bp
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     from app.api.contact import bp as contact_bp
     from app.pages_contact import bp as contact_pages_bp
     app.register_blueprint(health_bp)
+    app.register_blueprint(statistics_api_bp)
     app.register_blueprint(match_bp)
     app.register_blueprint(details_bp)
     app.register_blueprint(openapi_bp)

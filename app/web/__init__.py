@@ -14,6 +14,9 @@ def init_app(app: Flask) -> None:
     """Register the pages, the widget, their static files, headers and the French error pages."""
     from app.services.recruiter_accounts import build_account_service
     from app.web.recruiter_accounts import bp as recruiter_accounts_bp
+    from app.web.guidance import bp as guidance_bp
+    from app.web.seo import bp as seo_bp
+    from app.web.statistics import bp as statistics_bp
     from app.web.views import bp as pages_bp
     from app.web.widget import bp as widget_bp
     from app.web.recruiter_offers import bp as recruiter_offers_bp
@@ -21,6 +24,9 @@ def init_app(app: Flask) -> None:
     app.extensions["lba.web.assets"] = Assets.load()
     app.register_blueprint(pages_bp)
     app.register_blueprint(widget_bp)
+    app.register_blueprint(seo_bp)
+    app.register_blueprint(statistics_bp)
+    app.register_blueprint(guidance_bp)
     app.extensions["lba.accounts"] = build_account_service(app)  # the recruiter accounts (sign-in, validation)
     app.register_blueprint(recruiter_accounts_bp)
     app.register_blueprint(recruiter_offers_bp)  # /espace-pro: dashboard, offer form, CFAs, e-mailed links
