@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     from app.api.health import bp as health_bp
     from app.api.match import bp as match_bp
     from app.api.v3 import bp as v3_bp
+    from app.api.v3_jobs import bp as v3_jobs_bp
     from app.api.openapi import bp as openapi_bp
     from app.api.communes import bp as communes_bp
     from app.api.metiers import bp as metiers_bp
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.register_blueprint(details_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(v3_bp)
+    app.register_blueprint(v3_jobs_bp)
     app.register_blueprint(metiers_bp)
     app.register_blueprint(communes_bp)
     app.register_blueprint(contact_bp)
