@@ -9,8 +9,8 @@ from app.clock import get_clock
 from app.errors import ApiError
 from app.extensions import get_engine, get_refs, get_settings
 from app.services import offer_exports
-from app.services.partner_jobs import (JobNotFound, PartnerJobError, PartnerJobs, load_contract, read_shape,
-                                       validate_body)
+from app.services.partner_jobs import (JobNotFound, PartnerJobError, PartnerJobs, clean_json, load_contract,
+                                       read_shape, validate_body)
 from app.services.partners import Partner
 from app.services.v3_adapter import AdapterContext
 
@@ -41,7 +41,7 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
     problems = validate_body(body, schema)
     if problems:
         raise ApiError(400, "invalid_body", "Corps de requête invalide.", problems)
-    return body
+    return clean_json(body)
 
 
 def _ctx() -> AdapterContext:

@@ -33,6 +33,8 @@ ID_RE = re.compile(r"^(?:deposited-)?(\d{1,18})$")
 # PostgreSQL enforces the column sizes; the full body is kept in partner_payload, so cutting is harmless.
 SIZES = {"title": 300, "company_name": 300, "address": 300, "apply_phone": 30, "apply_email": 320}
 APPLY_URL_MAX = 500
+MAX_JOB_ID = 200  # the column's size: a longer id is refused, never cut (two ids would become one)
+MAX_DURATION = 1200  # months; beyond, the column keeps null (the body, kept whole, still says it)
 
 # French messages for the JSON Schema keywords a body can break (jsonschema's validator names).
 MESSAGES = {
@@ -138,6 +140,18 @@ def validate_body(body: Any, schema: Mapping[str, Any]) -> dict[str, list[str]]:
     return problems
 
 
+def clean_json(value: Any) -> Any:
+    """`value` with every string storable anywhere: lone surrogates (valid JSON escapes, not text) become
+    U+FFFD, and so do NUL characters (refused by PostgreSQL text): lengths the schema checked stay; keys alike."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {clean_json(key): clean_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [clean_json(item) for item in value]
+    return value
+
+
 def siret_is_valid(siret: str) -> bool:
     """14 digits passing the Luhn check; La Poste's establishments (SIREN 356000000) sum their digits to a multiple of 5.
 
@@ -168,7 +182,7 @@ def _moment(value: Any, field: str, problems: dict[str, list[str]]) -> datetime 
 
 
 def _cut(text: Any, field: str) -> str:
-    return str(text or "").strip()[:SIZES[field]]
+    return str(text or "")[:SIZES[field]]
 
 
 @dataclass(frozen=True)
@@ -239,8 +253,6 @@ class Mapper:
         created = _moment(publication.get("creation"), "offer.publication.creation", problems) or now
         expires = _moment(publication.get("expiration"), "offer.publication.expiration", problems)
         start = _moment(contract.get("start"), "contract.start", problems)
-        if not any((apply.get("url"), apply.get("phone"), apply.get("email"))):
-            problems["apply"] = ["Indiquez au moins un moyen de candidater : url, phone ou email."]
         if problems:
             raise PartnerJobError(problems)
         diploma = (offer.get("target_diploma") or {}).get("european")
@@ -252,7 +264,7 @@ class Mapper:
             "contract_types": [CONTRACTS[t] for t in dict.fromkeys(contract.get("type") or list(CONTRACTS))],
             "diploma_level": int(diploma) if diploma else None,
             "start_date": start.date().isoformat() if start else None,
-            "duration_months": contract.get("duration"),
+            "duration_months": contract.get("duration") if (contract.get("duration") or 0) <= MAX_DURATION else None,
             "positions": max(1, int(offer.get("opening_count") or 1)) if offer.get("opening_count", 1) < 2**31 else 1,
             **place,
             "company_name": _cut(workplace.get("name"), "company_name"), "company_siret": siret,
@@ -293,8 +305,13 @@ class PartnerJobs:
     def create(self, partner_id: int, body: dict[str, Any], now: datetime) -> str:
         """Upsert the offer of `body` by its partner_job_id; returns its id (the same on every repeat)."""
         values = self.mapper.columns(body, now)
-        job_id = str(body["identifier"]["partner_job_id"])
-        row = {**values, "partner_id": partner_id, "partner_job_id": job_id[:200], "partner_payload": body,
+        # identifier is optional in their schema: without it each POST is a new offer (no key to upsert on).
+        raw_id = (body.get("identifier") or {}).get("partner_job_id")
+        job_id = None if raw_id is None else str(raw_id)
+        if job_id is not None and (not job_id.strip() or len(job_id) > MAX_JOB_ID):
+            raise PartnerJobError({"identifier.partner_job_id": [
+                f"Identifiant obligatoire, de {MAX_JOB_ID} caractères au plus."]})
+        row = {**values, "partner_id": partner_id, "partner_job_id": job_id, "partner_payload": body,
                "created_at": now, "updated_at": now}
         with self.store.begin() as conn:
             offer_id = _upsert(conn, row)
