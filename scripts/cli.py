@@ -240,6 +240,11 @@ from scripts.contact_cli import callbacks_group, privacy_group  # noqa: E402
 
 main.add_command(callbacks_group)
 main.add_command(privacy_group)
+# Multi-diffusion files and per-partner offer counts (`lba offers export`, `lba partners list`).
+from scripts.offers_cli import offers_group, partners_group  # noqa: E402
+
+main.add_command(offers_group)
+main.add_command(partners_group)
 
 
 if __name__ == "__main__":
