@@ -95,7 +95,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.register_blueprint(v2_bp)
     from app.api.applications import openapi_paths as applications_paths
     from app.api.v2 import openapi_paths as v2_paths
-    app.extensions.setdefault("lba.openapi_paths", []).extend([applications_paths, v2_paths])
+    from app.api.v3_jobs import openapi_paths as v3_jobs_paths
+    app.extensions.setdefault("lba.openapi_paths", []).extend([applications_paths, v2_paths, v3_jobs_paths])
     from app.web import init_app as init_web
     init_web(app)  # the site's pages, the widget, their headers and French error pages
     register_error_handlers(app)

@@ -10,7 +10,7 @@ from app.errors import ApiError
 from app.extensions import get_engine, get_refs, get_settings
 from app.services import offer_exports
 from app.services.partner_jobs import (JobNotFound, PartnerJobError, PartnerJobs, clean_json, load_contract,
-                                       read_shape, validate_body)
+                                       read_shape, validate_body, with_nullable_enums)
 from app.services.partners import Partner
 from app.services.v3_adapter import AdapterContext
 
@@ -111,3 +111,70 @@ def export_file(name: str):
     if offer_exports.latest(get_settings().export_dir) is None:
         raise ApiError(404, "not_found", NO_EXPORT)
     return send_from_directory(get_settings().export_dir, name, mimetype="application/json", max_age=0)
+
+
+def as_openapi30(schema: Any) -> Any:
+    """A JSON Schema 2020-12 node of their document written for our OpenAPI 3.0 document (same constraints):
+    `type: [x, "null"]` becomes `type: x, nullable: true`, `prefixItems` becomes `items`."""
+    if isinstance(schema, list):
+        return [as_openapi30(value) for value in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: as_openapi30(value) for key, value in schema.items() if key not in ("prefixItems",)}
+    types = schema.get("type")
+    if isinstance(types, list):
+        kept = [t for t in types if t != "null"]
+        out["type"] = kept[0] if len(kept) == 1 else None
+        if out["type"] is None:
+            del out["type"]
+            out["anyOf"] = [{"type": t} for t in kept]
+        if "null" in types:
+            out["nullable"] = True
+            if "enum" in out and None not in out["enum"]:
+                out["enum"] = [*out["enum"], None]
+    if "prefixItems" in schema:
+        out["items"] = {"type": "number"}
+        out["minItems"] = out["maxItems"] = len(schema["prefixItems"])
+    if isinstance(schema.get("anyOf"), list) and any(not isinstance(b, dict) or not b.get("type")
+                                                     for b in schema["anyOf"]):
+        out.pop("anyOf", None)  # `{description}` alone accepts anything: the branch says nothing more
+    return out
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The OpenAPI operations of the partner write API, with the public document's own schemas."""
+    from app.api.openapi import _error_responses
+
+    contract = load_contract(get_settings().data_dir)
+    security = [{"bearer": []}, {"apiKey": []}]
+    job_id = {"in": "path", "name": "job_id", "required": True, "schema": {"type": "string"},
+              "description": "Identifiant rendu par POST /api/v3/jobs (ex. deposited-12)."}
+
+    def body(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": as_openapi30(schema)}}}
+
+    def answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"description": description, "content": {"application/json": {"schema": as_openapi30(schema)}}}
+
+    return {
+        "/api/v3/jobs": {"post": {
+            "summary": "Publier une offre (upsert par identifier.partner_job_id), recherchable en moins de 2 s.",
+            "tags": ["v3 écriture"], "security": security, "requestBody": body(contract.post_body),
+            "responses": {"200": answer("Identifiant de l'offre.", contract.created),
+                          **_error_responses("400", "401", "429")}}},
+        "/api/v3/jobs/{job_id}": {
+            "get": {"summary": "Une offre du partenaire, au format v3.", "tags": ["v3 écriture"],
+                    "security": security, "parameters": [job_id],
+                    "responses": {"200": answer("L'offre.", with_nullable_enums(contract.job)),
+                                  **_error_responses("401", "404", "429")}},
+            "put": {"summary": "Remplacer une offre du partenaire ; statut Filled ou Cancelled : retirée de la "
+                               "recherche.", "tags": ["v3 écriture"], "security": security,
+                    "parameters": [job_id], "requestBody": body(contract.put_body),
+                    "responses": {"204": {"description": "Offre remplacée."},
+                                  **_error_responses("400", "401", "404", "429")}}},
+        "/api/v3/jobs/export": {"get": {
+            "summary": "Adresse du dernier export quotidien des offres actives multidiffusables (JSON v3).",
+            "tags": ["v3 écriture"], "security": security,
+            "responses": {"200": answer("url et lastUpdate.", contract.export),
+                          **_error_responses("401", "404", "429")}}},
+    }
