@@ -166,3 +166,11 @@ def test_the_daily_job_and_the_cli_write_the_files_and_list_partner_counts(offer
     assert listed.exit_code == 0, listed.output
     # Counted with the real clock: the offers created for NOW (December 2026) are still live.
     assert "Jobboard" in listed.output and "offers: " in listed.output and "/ 5 total" in listed.output
+
+
+def test_live_partner_offers_are_read_by_the_full_rebuild(offers, refs):
+    from indexers import ImportStats, deposited
+
+    store, _, ids, _ = offers
+    rebuilt = {doc["id"] for doc in deposited.iter_documents(store, refs, ImportStats("deposited"), NOW)}
+    assert rebuilt == {ids["live"], ids["ft"], ids["private"]}  # multicast or not; never filled nor expired
