@@ -274,3 +274,30 @@ def test_bodies_generated_from_the_public_schema_are_accepted(writer, settings, 
 
     run()
     assert len(accepted) >= examples // 2  # hypothesis may stop early once the space is covered
+
+
+def test_export_answers_the_url_of_the_latest_feed_and_serves_it(writer, settings):
+    from app.services.offer_exports import FEED, FEED_SCHEMA, export_offers
+
+    app, client, (key, _) = writer
+    contract = load_contract(settings.data_dir)
+    missing = client.get(f"{JOBS}/export", headers=key)
+    assert missing.status_code == 404 and "export" in missing.get_json()["error"]["message"]
+    job_id = client.post(JOBS, json=body(), headers=key).get_json()["id"]
+    app_settings = app.extensions["lba.settings"]
+    export_offers(app.extensions["lba.store"], app.extensions["lba.refs"], app_settings.data_dir,
+                  app_settings.export_dir, app_settings.public_base_url)
+    answer = client.get(f"{JOBS}/export", headers=key)
+    assert answer.status_code == 200
+    Draft202012Validator(contract.export).validate(answer.get_json())
+    url = answer.get_json()["url"]
+    assert url == f"{app_settings.public_base_url}/api/v3/jobs/export/{FEED}"
+    with client.get(url.removeprefix(app_settings.public_base_url), headers=key) as response:  # a file: closed
+        assert response.status_code == 200 and response.mimetype == "application/json"
+        feed = response.get_json()
+    assert [job["identifier"]["id"] for job in feed] == [job_id]
+    with client.get(f"{JOBS}/export/{FEED_SCHEMA}", headers=key) as response:
+        schema = response.get_json()
+    Draft202012Validator(schema).validate(feed)
+    assert client.get(f"{JOBS}/export/{FEED}").status_code == 401
+    assert client.get(f"{JOBS}/export/secret.txt", headers=key).status_code == 404
