@@ -1,4 +1,4 @@
-"""Partner offers of the v3 write API: validated against the public document, upserted by partner_job_id, indexed at once."""
+"""Partner offers of the v3 write API: checked against the public document, upserted by partner_job_id, indexed."""
 from __future__ import annotations
 
 import json
@@ -153,7 +153,7 @@ def clean_json(value: Any) -> Any:
 
 
 def siret_is_valid(siret: str) -> bool:
-    """14 digits passing the Luhn check; La Poste's establishments (SIREN 356000000) sum their digits to a multiple of 5.
+    """14 digits passing the Luhn check; La Poste's establishments (SIREN 356000000): digit sum a multiple of 5.
 
     Minimal local check: app/services/siret.py (accounts side) is the one to keep when both are merged.
     """
@@ -206,7 +206,7 @@ class Mapper:
         return list(dict.fromkeys(codes))
 
     def appellation(self, title: str, romes: list[str]) -> tuple[str, str]:
-        """(OGR code, label) of the appellation of `romes` whose label is the title, else empty (France Travail's feed needs it)."""
+        """(OGR code, label) of the appellation of `romes` named like the title, else empty (for France Travail)."""
         wanted = " ".join(title.casefold().split())
         for code, found in self.refs.rome.appellations.items():
             if found.rome in romes and wanted in (" ".join(found.label.casefold().split()),
@@ -269,7 +269,8 @@ class Mapper:
             **place,
             "company_name": _cut(workplace.get("name"), "company_name"), "company_siret": siret,
             "apply_url": url if len(url) <= APPLY_URL_MAX else "",
-            "apply_phone": _cut(apply.get("phone"), "apply_phone"), "apply_email": _cut(apply.get("email"), "apply_email"),
+            "apply_phone": _cut(apply.get("phone"), "apply_phone"),
+            "apply_email": _cut(apply.get("email"), "apply_email"),
             "status": STATUSES[offer.get("status") or "Active"],
             "multicast": bool(offer.get("multicast", True)),
             "published_at": created, "expires_at": expires or created + DEFAULT_LIFETIME,
@@ -277,7 +278,7 @@ class Mapper:
 
 
 def _upsert(conn: sa.Connection, values: dict[str, Any]) -> int:
-    """INSERT … ON CONFLICT (partner_id, partner_job_id) DO UPDATE: one statement, so racing writers never duplicate."""
+    """INSERT … ON CONFLICT (partner_id, partner_job_id) DO UPDATE: one statement, racing writers never duplicate."""
     dialect = conn.dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(deposited_offers).values(**values)
     changed = {k: v for k, v in values.items() if k not in ("created_at", "partner_id", "partner_job_id")}
@@ -375,7 +376,8 @@ def read_shape(row: Mapping[str, Any], ctx: AdapterContext, partner_name: str | 
     statuses = {v: k for k, v in STATUSES.items()}
     return {
         "identifier": {"id": doc_id(row["id"]), "partner_label": partner_name or "offres_emploi_lba",
-                       "partner_job_id": str(identifier.get("partner_job_id") or row.get("partner_job_id") or row["id"])},
+                       "partner_job_id": str(identifier.get("partner_job_id") or row.get("partner_job_id")
+                                             or row["id"])},
         "workplace": {
             "siret": row.get("company_siret") or None, "brand": None, "legal_name": None,
             "website": website_url(workplace.get("website")), "name": row.get("company_name") or None,
@@ -392,7 +394,8 @@ def read_shape(row: Mapping[str, Any], ctx: AdapterContext, partner_name: str | 
                      "type": [labels[c] for c in row.get("contract_types") or [] if c in labels],
                      "remote": contract.get("remote")},
         "offer": {
-            "title": row["title"], "rome_codes": list(row.get("romes") or []), "description": row.get("description") or "",
+            "title": row["title"], "rome_codes": list(row.get("romes") or []),
+            "description": row.get("description") or "",
             "target_diploma": target_diploma(row.get("diploma_level"), ctx),
             "desired_skills": list(offer.get("desired_skills") or []),
             "to_be_acquired_skills": list(offer.get("to_be_acquired_skills") or []),

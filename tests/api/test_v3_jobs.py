@@ -44,13 +44,10 @@ def _no_engine_docs(tmp_path):
 
 
 @pytest.fixture
-def writer(api_settings, tmp_path, request):
-    """An app on a fresh embedded index with an (empty) published offers generation, and two partner keys."""
-    from app.store import upgraded_store
-
-    settings = replace(api_settings, database_url=f"sqlite:///{tmp_path / 'store.sqlite'}",
-                       export_dir=str(tmp_path / "exports"))
-    upgraded_store(settings.database_url)
+def writer(api_settings, tmp_path, store_url):
+    """An app on a fresh embedded index and a migrated store (SQLite, then PostgreSQL: column sizes, JSON),
+    with two partner keys."""
+    settings = replace(api_settings, database_url=store_url, export_dir=str(tmp_path / "exports"))
     app = create_app(settings, engine=_no_engine_docs(tmp_path))
     app.config.update(TESTING=True)
     store = app.extensions["lba.store"]
