@@ -102,9 +102,10 @@ def test_a_partner_offer_posted_on_one_instance_is_read_and_found_on_the_other(p
         job_id = created.json()["id"]
         read = requests.get(f"{b}/api/v3/jobs/{job_id}", headers=headers, timeout=60)
         assert read.status_code == 200 and read.json()["identifier"]["partner_job_id"] == "shared-1"
-        # Found through B's search: the index A wrote to at once.
+        # Found through B's search: the index A wrote to at once. With the key: the anonymous budget of
+        # this address lives in the shared Redis, which the test above spends on purpose.
         found = requests.get(f"{b}/api/v1/match?romes=D1102&latitude=45.764&longitude=4.8357&radius=30"
-                             "&kinds=offers&page_size=100", timeout=60).json()
+                             "&kinds=offers&page_size=100", headers=headers, timeout=60).json()
         assert job_id in {item["id"] for item in found["items"]}
         # The same partner_job_id through B updates A's offer: still one offer.
         again = requests.post(f"{b}/api/v3/jobs", json=body("shared-1", title="Boulanger tourier"), headers=headers,
