@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     from app.api.statistics import bp as statistics_api_bp
     from app.api.match import bp as match_bp
     from app.api.v3 import bp as v3_bp
+    from app.api.v3_jobs import bp as v3_jobs_bp
     from app.api.openapi import bp as openapi_bp
     from app.api.communes import bp as communes_bp
     from app.api.metiers import bp as metiers_bp
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.register_blueprint(details_bp)
     app.register_blueprint(openapi_bp)
     app.register_blueprint(v3_bp)
+    app.register_blueprint(v3_jobs_bp)
     app.register_blueprint(metiers_bp)
     app.register_blueprint(communes_bp)
     app.register_blueprint(contact_bp)
@@ -95,7 +97,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.register_blueprint(v2_bp)
     from app.api.applications import openapi_paths as applications_paths
     from app.api.v2 import openapi_paths as v2_paths
-    app.extensions.setdefault("lba.openapi_paths", []).extend([applications_paths, v2_paths])
+    from app.api.v3_jobs import openapi_paths as v3_jobs_paths
+    app.extensions.setdefault("lba.openapi_paths", []).extend([applications_paths, v2_paths, v3_jobs_paths])
     _init_recruiter_offers(app, settings, store, clock)
     from app.web import init_app as init_web
     init_web(app)  # the site's pages, the widget, their headers and French error pages

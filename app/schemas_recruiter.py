@@ -31,7 +31,7 @@ MAX_QUESTIONS = 3
 MIN_DURATION, MAX_DURATION = 6, 36
 #: How far ahead a precise start date may be (reference §5.2: today + 2 years).
 START_HORIZON_YEARS = 2
-ROME_RE = r"^[A-N]\d{4}$"
+ROME_RE = r"^[A-N][0-9]{4}\Z"
 
 
 def _no_url_or_email(value: str) -> None:
@@ -82,7 +82,7 @@ class OfferSchema(CleanSchema):
         min=2, max=300, error="Choisissez un métier dans la liste proposée."),
         error_messages={"required": "Choisissez un métier dans la liste proposée."})
     appellation_code = fields.String(load_default="", validate=validate.Regexp(
-        r"^\d{0,10}$", error="Code d'appellation invalide."))
+        r"^[0-9]{0,10}\Z", error="Code d'appellation invalide."))
     rome = fields.String(required=True, validate=validate.Regexp(
         ROME_RE, error="Choisissez un métier dans la liste proposée (code ROME absent)."),
         error_messages={"required": "Choisissez un métier dans la liste proposée (code ROME absent)."})
@@ -160,5 +160,5 @@ class DelegationSchema(CleanSchema):
     class Meta:
         unknown = RAISE
 
-    cfa_sirets = fields.List(fields.String(validate=validate.Regexp(r"^\d{14}$", error="SIRET invalide.")),
+    cfa_sirets = fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{14}\Z", error="SIRET invalide.")),
                              required=True, validate=validate.Length(max=20, error="20 écoles au plus."))

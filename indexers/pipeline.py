@@ -323,6 +323,18 @@ def _predict_recruiters(ctx: JobContext) -> None:
                        output=result["output"], seconds=result["seconds"])
 
 
+def _export_offers(ctx: JobContext) -> None:
+    """Write the day's multi-diffusion files (v3 JSON feed, its schema, France Travail's partner feed)."""
+    # Imported here, like the hiring job's model: the export maps rows with the API's read shape (app.services).
+    from app.services.offer_exports import export_offers
+
+    counts = export_offers(ctx.store, ctx.refs, ctx.settings.data_dir, ctx.settings.export_dir,
+                           ctx.settings.public_base_url)
+    stats = ctx.source("exports")
+    stats.read = stats.indexed = counts["offers"]
+    ctx.details.update(counts, export_dir=ctx.settings.export_dir)
+
+
 JOBS: dict[str, Job] = {job.name: job for job in (
     Job("offers", "Offres France Travail et offres déposées (reconstruction complète)", kind="offer",
         documents=_offer_documents, after_publish=_replay_deposits),
@@ -333,6 +345,7 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     Job("deposited", "Offres déposées (synchronisation incrémentale)", run=_sync_deposits),
     Job("referentials", "Référentiels (ROME, communes, NAF, diplômes, OPCO)", run=_refresh_referentials),
     Job("hiring", "Prédiction des recruteurs (historique d'embauches)", run=_predict_recruiters),
+    Job("exports", "Multidiffusion : flux JSON v3 et flux partenaire France Travail", run=_export_offers),
 )}
 
 

@@ -40,6 +40,8 @@ SCHEDULES = (
              "weekly: the prediction algorithm publishes its file once a week"),
     Schedule("deposited", {"type": "interval", "minutes": 10},
              "every 10 minutes: catches deposits whose immediate indexing failed, and expiries"),
+    Schedule("exports", {"type": "cron", "hour": 3, "minute": 0},
+             "daily at 03:00, the public service's v3 export slot; France Travail collects the file in the morning"),
     Schedule("referentials", {"type": "cron", "day_of_week": "sun", "hour": 15, "minute": 0},
              "weekly: ROME, communes and NAF change a few times a year"),
 )

@@ -240,10 +240,12 @@ from scripts.contact_cli import callbacks_group, privacy_group  # noqa: E402
 
 main.add_command(callbacks_group)
 main.add_command(privacy_group)
-# Deposited offers' reminders and expiry (`lba offers lifecycle`).
-from scripts.offers_cli import offers_group  # noqa: E402
+# Deposited offers: reminders and expiry (`lba offers lifecycle`), multi-diffusion files (`lba offers export`),
+# per-partner offer counts (`lba partners list`).
+from scripts.offers_cli import offers_group, partners_group  # noqa: E402
 
 main.add_command(offers_group)
+main.add_command(partners_group)
 
 from scripts.recruiters_cli import recruiters_group  # noqa: E402
 

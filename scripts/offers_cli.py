@@ -1,8 +1,8 @@
-"""The `lba offers lifecycle` command and its scheduler job: reminders before expiry, then expiry."""
+"""`lba offers lifecycle` and `lba offers export` (with their scheduled jobs) and `lba partners list`."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 
 import click
 from apscheduler.schedulers.base import BaseScheduler
@@ -34,7 +34,7 @@ def run_lifecycle(settings: Settings, now: datetime | None = None) -> dict[str, 
 
 @click.group("offers")
 def offers_group() -> None:
-    """Offers deposited by recruiters."""
+    """Offers deposited by recruiters and partners."""
 
 
 @offers_group.command("lifecycle")
@@ -53,3 +53,35 @@ def add_offers_jobs(scheduler: BaseScheduler, settings: Settings) -> None:
     scheduler.add_job(_logged("offers_lifecycle", lambda: run_lifecycle(settings)),
                       IntervalTrigger(minutes=EVERY_MINUTES, timezone=TIMEZONE),
                       id="offers_lifecycle", name="offers_lifecycle", replace_existing=True)
+
+
+@offers_group.command("export")
+def offers_export() -> None:
+    """Write the v3 JSON feed, its schema and France Travail's file to LBA_EXPORT_DIR, as the daily job does."""
+    from indexers.pipeline import EXIT_CODES, run_job
+
+    result = run_job("exports")
+    click.echo(json.dumps({"outcome": result.outcome, "offers": result.indexed, "error": result.error},
+                          ensure_ascii=False))
+    raise SystemExit(EXIT_CODES.get(result.outcome, 1))
+
+
+@click.group("partners")
+def partners_group() -> None:
+    """Partners of the write API (one per API key)."""
+
+
+@partners_group.command("list")
+def partners_list() -> None:
+    """Each partner key with its active and total offers pushed through POST /api/v3/jobs."""
+    from app.services.partner_jobs import partner_counts
+    from app.services.partners import list_keys
+    from scripts.store_cli import open_store
+
+    store = open_store(Settings.from_env())
+    counts = partner_counts(store, datetime.now(timezone.utc))
+    for row in list_keys(store):
+        mine = counts.get(row["id"], {"active": 0, "total": 0})
+        state = "revoked" if row["revoked_at"] else "active"
+        click.echo(f"{row['id']:>4}  {row['name']:<30} {state:<8} offers: {mine['active']} active / "
+                   f"{mine['total']} total")

@@ -29,6 +29,7 @@ def register_access(app: Flask, checker: KeyChecker, limiter: RateLimiter, anony
     def _identify_and_limit() -> None:
         g.started = time.perf_counter()
         g.caller = None
+        g.partner = None
         if not request.path.startswith("/api/") or request.path in UNMETERED:
             return
         key = api_key_of(request.headers)
@@ -40,6 +41,7 @@ def register_access(app: Flask, checker: KeyChecker, limiter: RateLimiter, anony
                 g.caller = f"ip:{ip}"
                 _meter(limiter, f"ip:{ip}", anonymous_rate)
                 raise ApiError(401, "invalid_api_key", "Clé d'API inconnue ou révoquée.")
+            g.partner = partner  # the write API (app/api/v3_jobs.py) acts on this partner's offers
             g.caller, bucket, limit = f"key:{partner.id}:{partner.name}", f"key:{partner.id}", partner.rate_per_second
         else:
             g.caller, bucket, limit = f"ip:{ip}", f"ip:{ip}", anonymous_rate

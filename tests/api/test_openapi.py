@@ -14,6 +14,12 @@ def test_openapi_lists_every_route_and_parameter(client):
     assert {"romes", "q", "latitude", "longitude", "insee", "postcode", "radius", "diploma", "contract", "kinds",
             "sort", "page", "page_size", "explain"} <= names
     assert "400" in spec["paths"]["/api/v1/match"]["get"]["responses"]
+    # The partner write API, with the public document's request schemas.
+    assert set(spec["paths"]["/api/v3/jobs/{job_id}"]) == {"get", "put"}
+    post = spec["paths"]["/api/v3/jobs"]["post"]
+    offer = post["requestBody"]["content"]["application/json"]["schema"]["properties"]["offer"]
+    assert offer["required"] == ["title", "description"] and offer["properties"]["rome_codes"]["nullable"] is True
+    assert "401" in post["responses"] and "/api/v3/jobs/export" in spec["paths"]
 
 
 def test_docs_page_is_readable_html(client):

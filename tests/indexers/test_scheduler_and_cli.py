@@ -39,7 +39,7 @@ def test_scheduler_runs_each_job_on_its_paris_time_cron() -> None:
     calls: list[str] = []
     scheduler = build_scheduler(blocking=False, run=lambda name: calls.append(name) or RunResult(name, "success", 0))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"offers", "formations", "recruiters", "deposited", "referentials", "hiring"}
+    assert set(jobs) == {"offers", "formations", "recruiters", "deposited", "referentials", "hiring", "exports"}
     start = datetime(2026, 3, 25, 12, 0, tzinfo=PARIS)  # a Wednesday, before the switch to summer time
 
     def fire(name: str) -> datetime:
@@ -49,6 +49,7 @@ def test_scheduler_runs_each_job_on_its_paris_time_cron() -> None:
     assert fire("formations") == datetime(2026, 3, 26, 2, 15, tzinfo=PARIS)
     assert fire("recruiters") == datetime(2026, 3, 29, 10, 0, tzinfo=PARIS)  # Sunday
     assert fire("referentials").weekday() == 6
+    assert fire("exports") == datetime(2026, 3, 26, 3, 0, tzinfo=PARIS)
     later = jobs["deposited"].trigger.get_next_fire_time(start, start)
     assert (later - start).total_seconds() == 600
     # 02:15 does not exist the night clocks go forward (02:00 → 03:00): the import still runs that night.

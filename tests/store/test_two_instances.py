@@ -76,3 +76,49 @@ def test_two_app_servers_on_one_postgresql_and_one_redis_share_writes_and_limits
             log.close()
     logs_text = "".join((tmp_path / f"server{n}.log").read_text() for n in range(2))
     assert "Traceback" not in logs_text, logs_text[-3000:]
+
+
+def test_a_partner_offer_posted_on_one_instance_is_read_and_found_on_the_other(postgres, redis_url, tmp_path) -> None:
+    """Both instances on one PostgreSQL and, as gunicorn workers of one machine do, one embedded index folder."""
+    from app.services.partners import create_key
+    from app.store import get_store, upgraded_store
+    from tests.api.test_v3_jobs import body
+
+    url = postgres.create_database()
+    upgraded_store(url)
+    _, key = create_key(get_store(url), "Jobboard")
+    headers = {"Authorization": f"Bearer {key}"}
+    build_index(tmp_path / "index", 1)
+    ports, servers = [free_port(), free_port()], []
+    logs = [(tmp_path / f"server{number}.log").open("w") for number in range(2)]
+    for number, port in enumerate(ports):
+        servers.append(_server(url, redis_url, tmp_path / "index", port, logs[number]))
+    try:
+        for port in ports:
+            wait_http(f"http://127.0.0.1:{port}/healthz", 240)
+        a, b = (f"http://127.0.0.1:{port}" for port in ports)
+        created = requests.post(f"{a}/api/v3/jobs", json=body("shared-1"), headers=headers, timeout=60)
+        assert created.status_code == 200, created.text
+        job_id = created.json()["id"]
+        read = requests.get(f"{b}/api/v3/jobs/{job_id}", headers=headers, timeout=60)
+        assert read.status_code == 200 and read.json()["identifier"]["partner_job_id"] == "shared-1"
+        # Found through B's search: the index A wrote to at once. With the key: the anonymous budget of
+        # this address lives in the shared Redis, which the test above spends on purpose.
+        found = requests.get(f"{b}/api/v1/match?romes=D1102&latitude=45.764&longitude=4.8357&radius=30"
+                             "&kinds=offers&page_size=100", headers=headers, timeout=60).json()
+        assert job_id in {item["id"] for item in found["items"]}
+        # The same partner_job_id through B updates A's offer: still one offer.
+        again = requests.post(f"{b}/api/v3/jobs", json=body("shared-1", title="Boulanger tourier"), headers=headers,
+                              timeout=60)
+        assert again.json()["id"] == job_id
+        assert requests.get(f"{a}/api/v3/jobs/{job_id}", headers=headers,
+                            timeout=60).json()["offer"]["title"] == "Boulanger tourier"
+    finally:
+        for server in servers:
+            server.send_signal(signal.SIGTERM)
+        for server in servers:
+            server.wait(30)
+        for log in logs:
+            log.close()
+    logs_text = "".join((tmp_path / f"server{n}.log").read_text() for n in range(2))
+    assert "Traceback" not in logs_text, logs_text[-3000:]
