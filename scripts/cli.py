@@ -241,6 +241,10 @@ from scripts.contact_cli import callbacks_group, privacy_group  # noqa: E402
 main.add_command(callbacks_group)
 main.add_command(privacy_group)
 
+from scripts.ranking_cli import ranking_group  # noqa: E402
+
+main.add_command(ranking_group)
+
 
 if __name__ == "__main__":
     main()
