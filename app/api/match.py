@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, g
 
 from app.api import load_query
 from app.api.access import count_results
@@ -24,8 +24,10 @@ def get_match_service() -> MatchService:
 
 def run_match(params: dict[str, Any]) -> dict[str, Any]:
     """Call the match service, turning its lookup errors into 400s with the parameter to blame."""
+    service = get_match_service()
+    g.weights_version = service.weights_version  # named in the request's log line (app/api/access.py)
     try:
-        answer = get_match_service().match(params)
+        answer = service.match(params)
     except PageTooDeep:
         message = (f"Au plus {MAX_RESULT_DEPTH} résultats sont accessibles par pages (page × page_size ≤ "
                    f"{MAX_RESULT_DEPTH}) : précisez la recherche (rayon, filtres) plutôt que d'aller plus loin.")

@@ -66,6 +66,8 @@ class MatchService:
     weights: Weights
     resolver: RomeResolver | None = None
     today: Callable[[], date] = date.today
+    #: Short hash of the weights file in use (app/services/live_weights.py), named in logs and explain.
+    weights_version: str = "default"
 
     def match(self, params: dict[str, Any]) -> dict[str, Any]:
         """Answer a match request (`params` as loaded by MatchRequestSchema)."""
@@ -175,7 +177,7 @@ class MatchService:
             item = public_item(doc, hit.distance_km)
             item["score"] = round(entry.total, 6)
             if with_explain:
-                item["explain"] = explain(entry)
+                item["explain"] = {**explain(entry), "weights_version": self.weights_version}
             items.append(item)
         return items
 

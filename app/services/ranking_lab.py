@@ -1,0 +1,70 @@
+"""Run judged queries through the match service under a given weights file and grade what comes back."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+from app.schemas import MatchRequestSchema
+from app.services.match import MatchService
+from ranking import Weights
+from ranking.evaluate import QueryRun
+from ranking.judged import JudgedQuery
+
+#: Results per query graded as its pool of candidates (the ideal of nDCG): the engine filters the
+#: same set whatever the weights, so a deep page of it stands for "every result this query has".
+POOL_SIZE = 100
+
+
+def result_properties(item: dict[str, Any], today: date) -> dict[str, Any]:
+    """What judgement rules may test on a result item of the match API (ranking/judged.PROPERTIES)."""
+    published = item.get("published_at")
+    age = None
+    if published:
+        try:
+            age = (today - date.fromisoformat(str(published)[:10])).days
+        except ValueError:
+            age = None
+    romes = item.get("romes") or []
+    return {"id": item["id"], "kind": item["kind"],
+            "source": item.get("source") or {"formation": "catalogue", "company": "recruteurs_lba"}.get(item["kind"]),
+            "distance_km": item.get("distance_km"), "application_count": item.get("application_count") or 0,
+            "age_days": age, "rome": romes[0] if romes else None}
+
+
+def match_params(query: JudgedQuery, page_size: int) -> dict[str, Any]:
+    """The query's parameters loaded by the API's own schema, so a judged query is an API request."""
+    return MatchRequestSchema().load_args({**query.params, "page": "1", "page_size": str(page_size)})
+
+
+def run_query(service: MatchService, query: JudgedQuery, k: int = 10) -> tuple[QueryRun, list[dict[str, Any]]]:
+    """Grades of the first k results and of the pool; also the first k results' properties."""
+    today = service.today()
+    shown = [result_properties(i, today) for i in service.match(match_params(query, k))["items"]]
+    pool = [result_properties(i, today) for i in service.match(match_params(query, POOL_SIZE))["items"]]
+    pool_by_id = {(p["kind"], p["id"]): p for p in pool + shown}
+    asked = tuple(match_params(query, k)["kinds"])
+    run = QueryRun(query.query_id, tuple(float(query.grade(p)) for p in shown), tuple(p["kind"] for p in shown),
+                   tuple(float(query.grade(p)) for p in pool_by_id.values()), asked,
+                   tuple(sorted({p["kind"] for p in pool_by_id.values()})))
+    return run, shown
+
+
+def run_all(service: MatchService, weights: Weights, queries: Sequence[JudgedQuery],
+            k: int = 10) -> list[QueryRun]:
+    """Every judged query run under `weights` (the service's engine and referentials otherwise)."""
+    weighted = replace(service, weights=weights)
+    return [run_query(weighted, query, k)[0] for query in queries]
+
+
+def with_shared_pool(first: Sequence[QueryRun], second: Sequence[QueryRun]) -> tuple[list[QueryRun], list[QueryRun]]:
+    """Both runs with, per query, the larger pool of the two, so both nDCGs share one ideal."""
+    other = {run.query_id: run for run in second}
+    out_first, out_second = [], []
+    for run in first:
+        twin = other[run.query_id]
+        pool = max(run.pool, twin.pool, key=lambda grades: sorted(grades, reverse=True)[:10])
+        out_first.append(replace(run, pool=pool))
+        out_second.append(replace(twin, pool=pool))
+    return out_first, out_second
