@@ -253,4 +253,4 @@ def test_the_lifecycle_command_runs_a_pass(env, monkeypatch):
     scheduler = BackgroundScheduler()
     add_offers_jobs(scheduler, env["service"].settings)
     job = scheduler.get_job("offers_lifecycle")
-    assert job is not None and job.trigger.interval == timedelta(minutes=EVERY_MINUTES) == timedelta(minutes=30)
+    assert job is not None and job.trigger.interval == timedelta(minutes=EVERY_MINUTES) == timedelta(minutes=5)
