@@ -9,6 +9,7 @@ from marshmallow import RAISE, ValidationError, fields, post_load, validate, val
 
 from app.clock import get_clock
 from app.schemas_applications import URL_RE, CleanSchema
+from app.services.siret import SiretError, check_siret
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 CONTRACT_TYPES = ("apprentissage", "professionnalisation")
@@ -162,3 +163,26 @@ class DelegationSchema(CleanSchema):
 
     cfa_sirets = fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{14}\Z", error="SIRET invalide.")),
                              required=True, validate=validate.Length(max=20, error="20 écoles au plus."))
+
+
+def _siret(value: str) -> None:
+    try:
+        check_siret(value)
+    except SiretError as exc:
+        raise ValidationError(exc.message) from None
+
+
+class PartnerCompanySchema(CleanSchema):
+    """A CFA's partner company: its SIRET (checked in Sirene like a company account's), its optional contact."""
+
+    class Meta:
+        unknown = RAISE
+
+    siret = fields.String(required=True, validate=_siret,
+                          error_messages={"required": "Indiquez le SIRET de l'entreprise (14 chiffres)."},
+                          metadata={"description": "SIRET de l'établissement qui recrute (14 chiffres)."})
+    email = fields.Email(load_default="", validate=validate.Length(max=254, error="254 caractères au plus."),
+                         error_messages={"invalid": "Adresse e-mail invalide."},
+                         metadata={"description": "Contact qui reçoit les candidatures (sinon le CFA)."})
+    phone = fields.String(load_default="", validate=validate.Regexp(r"^\+?[\d\s().-]{6,25}\Z",
+                                                                    error="Numéro de téléphone invalide."))

@@ -8,7 +8,9 @@ from marshmallow import ValidationError
 
 from app.clock import get_clock
 from app.errors import ApiError, invalid_parameters
-from app.schemas_recruiter import CancelSchema, DelegationSchema, OfferSchema
+from app.schemas_recruiter import CancelSchema, DelegationSchema, OfferSchema, PartnerCompanySchema
+from app.services.company_search import CompanySearchError, CompanySearchUnavailable
+from app.services.recruiter_accounts import AccountService, NotAllowed
 from app.services.delegations import Delegations
 from app.services.recruiter_offers import RecruiterOffers
 from app.web.csrf import csrf
@@ -117,6 +119,47 @@ def choose_cfas(offer_id: int):
     return get_delegations().choose(account, offer_id, load_body(DelegationSchema())["cfa_sirets"])
 
 
+def get_accounts() -> AccountService:
+    """The recruiter account service of the running app (it keeps the CFAs' partner companies)."""
+    return current_app.extensions["lba.accounts"]
+
+
+PARTNER_FIELDS = ("id", "siret", "company_name", "address", "postcode", "city", "naf", "naf_label", "email", "phone")
+
+
+def _partner(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: row.get(name) for name in PARTNER_FIELDS}
+
+
+def _cfa() -> dict[str, Any]:
+    account = signed_in()
+    if account["kind"] != "cfa":
+        raise ApiError(403, "forbidden", "Seul un compte CFA gère des entreprises partenaires.")
+    return account
+
+
+@bp.get("/partner-companies")
+def list_partner_companies():
+    """The signed-in CFA's partner companies, by name."""
+    return {"partner_companies": [_partner(row) for row in get_accounts().partner_companies(_cfa())]}
+
+
+@bp.post("/partner-companies")
+def add_partner_company():
+    """Add a partner company by SIRET: closed establishments and education ones (NAF 85) are refused."""
+    account = _cfa()
+    data = load_body(PartnerCompanySchema())
+    try:
+        row = get_accounts().add_partner_company(account, data["siret"], data["email"], data["phone"])
+    except CompanySearchUnavailable as exc:
+        raise ApiError(503, "company_search_unavailable", exc.message) from None
+    except CompanySearchError as exc:
+        raise invalid_parameters({"siret": [exc.message]}) from None
+    except NotAllowed as exc:
+        raise ApiError(403, "forbidden", exc.message) from None
+    return _partner(row), 201
+
+
 # ----- OpenAPI ---------------------------------------------------------------------------------
 def _error(text: str) -> dict[str, Any]:
     return {"description": text, "content": {"application/json": {"schema": "ErrorSchema"}}}
@@ -139,6 +182,11 @@ OFFER = {"type": "object", "description": "Une offre déposée telle que l'API l
     "status_reason_label": {"type": "string"}, "application_count": {"type": "integer"},
     "published_at": {"type": "string", "format": "date-time"},
     "expires_at": {"type": "string", "format": "date-time"}, "prolongation_count": {"type": "integer"}}}
+PARTNER = {"type": "object", "description": "Une entreprise partenaire d'un CFA.", "properties": {
+    "id": {"type": "integer", "description": "À passer en cfa_partner_company_id d'une offre."},
+    "siret": {"type": "string"}, "company_name": {"type": "string"}, "address": {"type": "string"},
+    "postcode": {"type": "string"}, "city": {"type": "string"}, "naf": {"type": "string"},
+    "naf_label": {"type": "string"}, "email": {"type": "string"}, "phone": {"type": "string"}}}
 AUTH = {"401": _error("Pas de session recruteur (cookie de l'espace recruteur).")}
 OWN = {**AUTH, "404": _error("Offre introuvable (ou d'un autre compte).")}
 ONE = {"200": {"description": "L'offre.", "content": {"application/json": {"schema": OFFER}}}}
@@ -170,6 +218,22 @@ def openapi_paths() -> dict[str, Any]:
             "post": {"summary": "Déposer une offre (active deux mois, ou en attente de validation du compte).",
                      "tags": ["recruteurs"], "description": CSRF, "requestBody": body,
                      "responses": {"201": ONE["200"], "400": invalid, **AUTH}}},
+        "/api/v1/recruiter/partner-companies": {
+            "get": {"summary": "Les entreprises partenaires du compte CFA (pour qui il publie des offres).",
+                    "tags": ["recruteurs"], "description": CSRF, "responses": {
+                        "200": {"description": "Entreprises partenaires, par nom.", "content": {"application/json": {
+                            "schema": {"type": "object", "properties": {
+                                "partner_companies": {"type": "array", "items": PARTNER}}}}}},
+                        **AUTH, "403": _error("Le compte n'est pas un compte CFA.")}},
+            "post": {"summary": "Ajouter une entreprise partenaire par son SIRET (vérifié dans Sirene : établissement "
+                                "fermé ou de l'enseignement, NAF 85, refusé).", "tags": ["recruteurs"],
+                     "description": CSRF, "requestBody": {"required": True, "content": {
+                         "application/json": {"schema": PartnerCompanySchema}}},
+                     "responses": {"201": {"description": "L'entreprise (la même si elle était déjà partenaire).",
+                                           "content": {"application/json": {"schema": PARTNER}}},
+                                   "400": _error("SIRET invalide, inconnu, établissement fermé ou de l'enseignement."),
+                                   **AUTH, "403": _error("Le compte n'est pas un compte CFA."),
+                                   "503": _error("Recherche d'entreprises indisponible.")}}},
         "/api/v1/recruiter/offers/{offer_id}": {
             "get": {"summary": "Une offre du compte.", "tags": ["recruteurs"], "description": CSRF, "parameters": ID,
                     "responses": {**ONE, **OWN}},

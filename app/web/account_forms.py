@@ -52,3 +52,11 @@ class RefusalFormSchema(_FormSchema):
 
     reason = fields.String(required=True, validate=validate.Length(max=1000, error="Au plus {max} caractères."),
                            error_messages={"required": "Indiquez le motif du refus : il est envoyé au recruteur."})
+
+
+class PartnerCompanyFormSchema(SiretFormSchema):
+    """A CFA's partner company: its SIRET, and optionally the contact who receives the applications."""
+
+    email = fields.Email(load_default="", validate=validate.Length(max=254, error="Au plus {max} caractères."),
+                         error_messages={"invalid": "Adresse e-mail invalide, par exemple prenom.nom@entreprise.fr."})
+    phone = fields.String(load_default="", validate=_phone)

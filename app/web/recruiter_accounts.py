@@ -10,14 +10,17 @@ from app.services.company_search import CompanySearchError
 from app.services.recruiter_accounts import (DASHBOARD_PATH, AccountError, AccountService, LinkError, NotAllowed,
                                              SignUp)
 from app.services.siret import SiretError
-from app.web.account_forms import LoginFormSchema, RefusalFormSchema, SignUpFormSchema, SiretFormSchema
+from app.web.account_forms import (LoginFormSchema, PartnerCompanyFormSchema, RefusalFormSchema, SignUpFormSchema,
+                                   SiretFormSchema)
 from app.web.recruiter_session import current_account, sign_in, sign_out
 
 bp = Blueprint("recruiter_accounts", __name__, url_prefix="/espace-pro")
 _login, _siret, _sign_up, _refusal = LoginFormSchema(), SiretFormSchema(), SignUpFormSchema(), RefusalFormSchema()
+_partner = PartnerCompanyFormSchema()
 #: URL slug → account kind and the page's wording.
 KINDS = {"entreprise": "une entreprise", "cfa": "un organisme de formation (CFA)"}
 PENDING_PATH = "/espace-pro/comptes-en-attente"
+NOT_A_CFA = "Seul un compte CFA gère des entreprises partenaires : cette page n'est pas ouverte à votre compte."
 
 
 def accounts() -> AccountService:
@@ -188,3 +191,28 @@ def sign_out_page():
         return render_template("espace_pro/deconnexion.html", account=current_account())
     sign_out()
     return redirect(url_for("recruiter_accounts.sign_in_page", deconnecte=1))
+
+
+def _partners_page(account: dict[str, Any], errors: dict[str, Any], values: Any, added: str = "", status: int = 200):
+    return render_template("espace_pro/entreprises_partenaires.html", account=account, errors=errors, values=values,
+                           partners=accounts().partner_companies(account), added=added), status
+
+
+@bp.route("/entreprises-partenaires", methods=["GET", "POST"])
+def partner_companies():
+    """A CFA's partner companies, and a SIRET form to add one (checked like a company account's SIRET)."""
+    account = current_account()
+    if account is None:
+        return redirect(url_for("recruiter_accounts.sign_in_page", next=request.path))
+    if account["kind"] != "cfa":
+        return render_template("error.html", title="Accès réservé aux CFA", status=403, text=NOT_A_CFA), 403
+    if request.method == "GET":
+        return _partners_page(account, {}, {}, added=request.args.get("ajoutee", ""))
+    try:
+        data = _partner.load_form(request.form)
+        partner = accounts().add_partner_company(account, data["siret"], data["email"], data["phone"])
+    except ValidationError as exc:
+        return _partners_page(account, exc.normalized_messages(), request.form, status=400)
+    except (CompanySearchError, SiretError) as exc:
+        return _partners_page(account, {"siret": [exc.message]}, request.form, status=400)
+    return redirect(url_for("recruiter_accounts.partner_companies", ajoutee=partner["company_name"]))

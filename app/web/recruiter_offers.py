@@ -92,13 +92,8 @@ def field_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
 def _partners(account: dict[str, Any]) -> list[tuple[str, str]]:
     if account["kind"] != "cfa":
         return []
-    import sqlalchemy as sa
-
-    from app.store import cfa_partner_companies
-    with current_app.extensions["lba.store"].connect() as conn:
-        rows = conn.execute(sa.select(cfa_partner_companies).where(
-            cfa_partner_companies.c.cfa_account_id == account["id"]).order_by(cfa_partner_companies.c.company_name))
-        return [(str(r.id), f"{r.company_name} ({r.city})") for r in rows]
+    rows = current_app.extensions["lba.accounts"].partner_companies(account)
+    return [(str(row["id"]), f"{row['company_name']} ({row['city']})") for row in rows]
 
 
 def _form_page(account: dict[str, Any], values: Any, errors: dict[str, list[str]], status: int = 200):
