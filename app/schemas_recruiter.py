@@ -184,5 +184,5 @@ class PartnerCompanySchema(CleanSchema):
     email = fields.Email(load_default="", validate=validate.Length(max=254, error="254 caractères au plus."),
                          error_messages={"invalid": "Adresse e-mail invalide."},
                          metadata={"description": "Contact qui reçoit les candidatures (sinon le CFA)."})
-    phone = fields.String(load_default="", validate=validate.Regexp(r"^\+?[\d\s().-]{6,25}\Z",
+    phone = fields.String(load_default="", validate=validate.Regexp(r"^\+?[\d\s().-]{6,25}$",
                                                                     error="Numéro de téléphone invalide."))

@@ -57,6 +57,9 @@ def test_a_cfa_adds_a_partner_company_on_its_page_and_refused_ones_keep_what_was
         html = _text(refused)
         assert refused.status_code == 400 and message in html, html
         assert f'value="{siret}"' in html and 'value="rh@exemple.fr"' in html and 'value="04 78 00 00 00"' in html
+    bad_contact = client.post(PAGE, data={"siret": api.VALID, "email": "pas-une-adresse", "phone": "12"})
+    assert bad_contact.status_code == 400 and "Adresse e-mail invalide" in _text(bad_contact)
+    assert "Numéro de téléphone français" in _text(bad_contact) and 'value="pas-une-adresse"' in _text(bad_contact)
     added = client.post(PAGE, data={"siret": "412 345 670 00019", "email": "Contact@Boulangerie-Durand.fr",
                                     "phone": "04 78 00 00 00"})
     assert added.status_code == 302
@@ -118,6 +121,8 @@ def test_the_json_api_adds_lists_refuses_and_keeps_partners_per_cfa(app):
     assert "NAF 85" in education.get_json()["error"]["details"]["siret"][0]
     assert client.post(API, json={"siret": "123"}).status_code == 400
     assert client.post(API, json={"siret": api.VALID, "extra": 1}).status_code == 400
+    bad_contact = client.post(API, json={"siret": api.VALID, "email": "pas-une-adresse", "phone": "abc"})
+    assert set(bad_contact.get_json()["error"]["details"]) == {"email", "phone"}
     added = client.post(API, json={"siret": api.VALID, "phone": "04 78 00 00 00"})
     assert added.status_code == 201, added.get_json()
     body = added.get_json()
