@@ -41,7 +41,10 @@ MATCH_RULES = ("Indiquez `romes` ou `q` (au moins l'un des deux ; `romes` vide e
                "`latitude`+`longitude`, `insee` ou `postcode`. Règles formelles : `x-parameter-constraints`.")
 V3_CONSTRAINTS = {
     "allOf": [
-        {"anyOf": [{"required": ["romes"]}, {"required": ["rncp"]}, {"required": ["latitude", "longitude"]}]},
+        # An empty value counts as absent (their null): a job needs a non-empty romes or rncp.
+        {"anyOf": [{"required": ["romes"], "properties": {"romes": {"minLength": 1}}},
+                   {"required": ["rncp"], "properties": {"rncp": {"minLength": 1}}},
+                   {"required": ["latitude", "longitude"]}]},
         {"dependentRequired": {"latitude": ["longitude"], "longitude": ["latitude"]}},
     ]}
 V3_RULES = ("`romes`, `rncp` et le lieu sont facultatifs comme dans le document public, mais il faut au moins "

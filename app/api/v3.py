@@ -90,7 +90,8 @@ class JobsSearchSchema(Schema):
                        "de filtre par métier. Avec rncp, les métiers des deux sont cherchés. Sans romes ni rncp, "
                        "un lieu (latitude, longitude) est obligatoire et tous les métiers y sont cherchés."})
     rncp = fields.String(validate=validate.Regexp(RNCP_RE, error=RNCP_FORMAT), error_messages=STRING, metadata={
-        "pattern": RNCP_RE.pattern,
+        # Empty is their null (load_args drops it), so the documented pattern admits it too.
+        "pattern": "^(RNCP[0-9]{3,5})?$",
         "description": "Certification RNCP, ex. RNCP34826 : cherche les métiers (codes ROME) auxquels mènent les "
                        "formations du catalogue qui la délivrent ; inconnue → 400."})
     partners_to_exclude = StringList(load_default=list)
