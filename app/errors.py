@@ -51,6 +51,18 @@ def invalid_parameters(messages: dict[str, Any]) -> ApiError:
     return ApiError(400, "invalid_parameters", "Paramètres invalides.", messages)
 
 
+def load_json_object(schema: Any, body: Any) -> dict[str, Any]:
+    """`body` (a parsed JSON request body) validated by the marshmallow `schema`; a 400 naming every invalid field."""
+    from marshmallow import ValidationError
+
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "Corps JSON attendu (un objet).")
+    try:
+        return schema.load(body)
+    except ValidationError as exc:
+        raise invalid_parameters(exc.normalized_messages()) from None
+
+
 def _response(error: ApiError):
     from app.http_hygiene import request_id  # lazy: http_hygiene imports the app's settings
 

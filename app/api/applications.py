@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 from flask import Blueprint, current_app, g, render_template, request
-from marshmallow import ValidationError
 
-from app.errors import ApiError, invalid_parameters
+from app.errors import ApiError, invalid_parameters, load_json_object
 from app.schemas_applications import ApplicationSchema, ReplySchema
 from app.services.applications import ApplicationInput, ApplicationService, decode_base64
 
@@ -45,13 +44,7 @@ def _multipart_body() -> dict[str, Any]:
     return body
 
 
-def _load(schema: Any, body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "Corps JSON attendu (un objet).")
-    try:
-        return schema.load(body)
-    except ValidationError as exc:
-        raise invalid_parameters(exc.normalized_messages()) from None
+_load = load_json_object
 
 
 @bp.post("/api/v1/applications")

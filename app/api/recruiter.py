@@ -4,10 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, request
-from marshmallow import ValidationError
 
 from app.clock import get_clock
-from app.errors import ApiError, invalid_parameters
+from app.errors import ApiError, invalid_parameters, load_json_object
 from app.schemas_recruiter import CancelSchema, DelegationSchema, OfferSchema, PartnerCompanySchema
 from app.services.company_search import CompanySearchError, CompanySearchUnavailable
 from app.services.recruiter_accounts import AccountService, NotAllowed
@@ -42,13 +41,7 @@ def signed_in() -> dict[str, Any]:
 
 def load_body(schema: Any) -> dict[str, Any]:
     """The JSON body validated by `schema`; a 400 naming every invalid field."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "Corps JSON attendu (un objet).")
-    try:
-        return schema.load(body)
-    except ValidationError as exc:
-        raise invalid_parameters(exc.normalized_messages()) from None
+    return load_json_object(schema, request.get_json(silent=True))
 
 
 @bp.before_request
