@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from app.config import Settings
 from app.referentials import Referentials, get_referentials
+from app.referentials.regions import get_regions
 from app.search import build_engine
 from app.search.contract import SearchEngine
 from app.store import company_opt_outs, get_store
@@ -23,6 +24,7 @@ from app.store.applications import offers_closed_by_applications
 from indexers import ImportStats, catalogue, deposited, france_travail, france_travail_api, recruiters
 from indexers import referential_sources
 from indexers import referentials as referentials_refresh
+from indexers.breakdown import Breakdown
 from indexers.locks import JobLock
 from indexers.runs import last_success, record_finish, record_skipped, record_start
 from indexers.sources import DEMO_FILES, configured, local_copy
@@ -123,6 +125,8 @@ class JobContext:
     sources: dict[str, ImportStats] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     generation: str | None = None
+    #: What the generation being built holds by source and region (index jobs only).
+    breakdown: Breakdown | None = None
     _engine: SearchEngine | None = None
     _refs: Referentials | None = None
 
@@ -268,6 +272,8 @@ def _remove_late_opt_outs(ctx: JobContext) -> None:
     late = opted_out_sirets(ctx.store, ctx.started_at - REPLAY_MARGIN)
     if late:
         ctx.details["late_opt_outs_removed"] = ctx.engine.delete("company", sorted(late))
+        if ctx.breakdown is not None:
+            ctx.breakdown.remove(late)  # a company document's id is its SIRET
 
 
 def _sync_deposits(ctx: JobContext) -> None:
@@ -363,14 +369,18 @@ def _build_and_publish(job: Job, ctx: JobContext, force: bool) -> None:
     previous = last_success(ctx.store, job.name)
     previous_count = previous["indexed_count"] if previous else None
     ctx.details.update(previous_indexed=previous_count, min_ratio=ctx.job_settings.min_ratio)
+    # Deposited offers change every few minutes after the build: the statistics count them from the store.
+    ctx.breakdown = Breakdown(get_regions(ctx.refs.data_dir), live_sources=(deposited.SOURCE,))
     with ctx.engine.new_generation(job.kind) as builder:
         ctx.generation = builder.generation
-        added = builder.add(job.documents(ctx))
+        added = builder.add(ctx.breakdown.counted(job.documents(ctx)))
         ctx.details["documents"] = added
         if not force:
             check_threshold(added, previous_count, ctx.job_settings.min_ratio)
     if job.after_publish is not None:
         job.after_publish(ctx)
+    # Read by the public statistics: {source: {region code: documents}} of what this run published.
+    ctx.details["breakdown"] = {"kind": job.kind, "counts": ctx.breakdown.as_dict()}
 
 
 def run_job(name: str, *, settings: Settings | None = None, job_settings: JobSettings | None = None,

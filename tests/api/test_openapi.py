@@ -8,7 +8,7 @@ def test_openapi_lists_every_route_and_parameter(client):
     assert spec["openapi"].startswith("3.")
     for path in ("/api/v1/match", "/api/v1/formations", "/api/v1/offers", "/api/v1/companies", "/api/v1/metiers",
                  "/api/v1/metiers/resolve", "/api/v1/communes", "/api/v3/jobs/search",
-                 "/api/v1/offers/{offer_id}", "/api/v1/companies/{siret}", "/healthz"):
+                 "/api/v1/offers/{offer_id}", "/api/v1/companies/{siret}", "/healthz", "/api/v1/statistiques"):
         assert path in spec["paths"], path
     names = {p["name"] for p in spec["paths"]["/api/v1/match"]["get"]["parameters"]}
     assert {"romes", "q", "latitude", "longitude", "insee", "postcode", "radius", "diploma", "contract", "kinds",
@@ -20,6 +20,11 @@ def test_openapi_lists_every_route_and_parameter(client):
     offer = post["requestBody"]["content"]["application/json"]["schema"]["properties"]["offer"]
     assert offer["required"] == ["title", "description"] and offer["properties"]["rome_codes"]["nullable"] is True
     assert "401" in post["responses"] and "/api/v3/jobs/export" in spec["paths"]
+    # The statistics answer is described down to its breakdown by source and region.
+    statistics = spec["paths"]["/api/v1/statistiques"]["get"]["responses"]["200"]["content"]["application/json"]
+    breakdown = spec["components"]["schemas"]["Breakdown"]
+    assert statistics["schema"] == {"$ref": "#/components/schemas/Statistics"}
+    assert set(breakdown["required"]) == {"counted_at", "by_source", "by_region"}
 
 
 def test_docs_page_is_readable_html(client):

@@ -126,10 +126,45 @@ def test_the_page_and_the_json_show_the_store_and_index_counts(client, web_app):
     assert "example.org" not in html
     assert re.search(rf"<th scope=\"row\">Formations</th><td>{documents['formation']}</td>", html)
     # Each chart is an SVG image with a title, and a table beside gives its figures.
-    assert html.count('<svg class="lba-chart" role="img"') == 2
+    assert html.count('<svg class="lba-chart" role="img"') == 2 + bool(body["searchable_breakdown"]["by_region"])
     assert re.search(r'<table id="candidatures-tableau">', html) and re.search(r'<table id="rappels-tableau">', html)
     rows = re.findall(r'<table id="candidatures-tableau">.*?</table>', html, re.S)[0]
     assert sum(int(v) for v in re.findall(r"<td>(\d+)</td>", rows)) == \
         sum(m["applications"] for m in body["months"])
     assert client.post("/api/v1/statistiques").status_code == 405
 
+
+
+def test_the_page_and_the_json_show_documents_by_source_and_region(client, web_app, web_settings, tmp_path):
+    from dataclasses import replace
+
+    from indexers.pipeline import JobSettings, run_job
+
+    store = web_app.extensions["lba.store"]
+    # The pipeline's formations run, on the app's store (where the statistics read runs) and an index of its own.
+    settings = replace(web_settings, index_dir=str(tmp_path / "index"), demo=True)
+    engine = EmbeddedEngine(tmp_path / "index")
+    try:
+        result = run_job("formations", settings=settings, job_settings=JobSettings.from_env(settings, {}),
+                         store=store, engine=engine, refs=web_app.extensions["lba.refs"])
+    finally:
+        engine.close()
+    assert result.outcome == "success"
+    web_app.extensions.pop("lba.statistics", None)
+    body = client.get("/api/v1/statistiques").get_json()
+    breakdown = body["searchable_breakdown"]
+    sources = {(row["kind"], row["source"]): row["documents"] for row in breakdown["by_source"]}
+    assert sources[("formation", "catalogue")] == result.indexed > 0
+    assert sum(row["formation"] for row in breakdown["by_region"]) == result.indexed
+    html = client.get("/statistiques").get_data(as_text=True)
+    table = re.findall(r'<table id="par-source">.*?</table>', html, re.S)[0]
+    assert re.search(rf"<th scope=\"row\">Catalogue des formations en apprentissage</th><td>{result.indexed}</td>",
+                     table)
+    # The regions chart is one more SVG image, its table beside it gives every figure of the JSON.
+    assert html.count('<svg class="lba-chart" role="img"') == 3
+    regions = re.findall(r'<table id="regions-tableau">.*?</table>', html, re.S)[0]
+    rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>', regions)
+    assert [(name.replace("&#39;", "'"), int(f), int(o), int(c)) for name, f, o, c in rows] == [
+        (row["name"] or "Région non renseignée", row["formation"], row["offer"], row["company"])
+        for row in breakdown["by_region"]]
+    assert any(name == "Île-de-France" for name, *_ in rows)
