@@ -23,7 +23,7 @@ LEAFLET = NODE_MODULES / "leaflet" / "dist"
 #: DSFR components the templates use, in DSFR's own dependency order (core first).
 COMPONENTS = ("link", "button", "badge", "tag", "alert", "callout", "notice", "breadcrumb", "pagination",
               "form", "input", "select", "checkbox", "radio", "upload", "segmented", "card", "skiplink", "logo",
-              "header", "footer", "summary")
+              "header", "footer", "summary", "table")
 ICON_FAMILIES = ("system", "arrows", "map", "business", "device", "user", "document")
 STAMP = OUT / ".stamp"
 

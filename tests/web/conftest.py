@@ -153,3 +153,24 @@ def deliver_outbox(app, sink: SmtpSink) -> dict[str, int]:  # type: ignore[no-un
 #: A minimal valid one-page PDF, as a CV.
 PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+@pytest.fixture(scope="session")
+def index_runs(web_app, web_settings: Settings, tmp_path_factory) -> dict:
+    """The pipeline's three index jobs on the demo files, recorded in the app's store (the statistics read
+    their breakdown there); they fill an index of their own, so the app's index is left as it is."""
+    from indexers.pipeline import JobSettings, run_job
+
+    folder = tmp_path_factory.mktemp("runs-index")
+    settings = replace(web_settings, index_dir=str(folder), demo=True)
+    engine = EmbeddedEngine(folder)
+    try:
+        results = {job: run_job(job, settings=settings, job_settings=JobSettings.from_env(settings, {}),
+                                store=web_app.extensions["lba.store"], engine=engine,
+                                refs=web_app.extensions["lba.refs"])
+                   for job in ("formations", "offers", "recruiters")}
+    finally:
+        engine.close()
+    assert all(r.outcome == "success" for r in results.values()), {j: r.error for j, r in results.items()}
+    web_app.extensions.pop("lba.statistics", None)  # figures computed before the runs are cached
+    return results

@@ -134,28 +134,15 @@ def test_the_page_and_the_json_show_the_store_and_index_counts(client, web_app):
     assert client.post("/api/v1/statistiques").status_code == 405
 
 
-
-def test_the_page_and_the_json_show_documents_by_source_and_region(client, web_app, web_settings, tmp_path):
-    from dataclasses import replace
-
-    from indexers.pipeline import JobSettings, run_job
-
-    store = web_app.extensions["lba.store"]
-    # The pipeline's formations run, on the app's store (where the statistics read runs) and an index of its own.
-    settings = replace(web_settings, index_dir=str(tmp_path / "index"), demo=True)
-    engine = EmbeddedEngine(tmp_path / "index")
-    try:
-        result = run_job("formations", settings=settings, job_settings=JobSettings.from_env(settings, {}),
-                         store=store, engine=engine, refs=web_app.extensions["lba.refs"])
-    finally:
-        engine.close()
-    assert result.outcome == "success"
+def test_the_page_and_the_json_show_documents_by_source_and_region(client, web_app, index_runs):
+    result = index_runs["formations"]
     web_app.extensions.pop("lba.statistics", None)
     body = client.get("/api/v1/statistiques").get_json()
     breakdown = body["searchable_breakdown"]
     sources = {(row["kind"], row["source"]): row["documents"] for row in breakdown["by_source"]}
     assert sources[("formation", "catalogue")] == result.indexed > 0
     assert sum(row["formation"] for row in breakdown["by_region"]) == result.indexed
+    assert sources[("company", "recruteurs_lba")] == index_runs["recruiters"].indexed
     html = client.get("/statistiques").get_data(as_text=True)
     table = re.findall(r'<table id="par-source">.*?</table>', html, re.S)[0]
     assert re.search(rf"<th scope=\"row\">Catalogue des formations en apprentissage</th><td>{result.indexed}</td>",
