@@ -133,6 +133,33 @@ def test_full_catalogue_is_families_times_300_cities_in_files_of_at_most_50000(r
     assert len(catalogue.file_paths(1)) == 50_000 and catalogue.file_paths(catalogue.file_count() + 1) == []
 
 
+def test_every_url_of_the_full_sitemap_is_a_page_and_a_sample_of_them_answers_200_with_valid_data(client, web_app):
+    """The served catalogue (every family × 300 cities): each listed URL routes to a known page; 150 drawn
+    at random are requested, and their structured data has its types' required properties."""
+    import random
+
+    web_app.extensions.pop(EXTENSION, None)
+    index = client.get("/sitemap.xml")
+    files = locs(index.data, "sitemap")
+    urls = [url for path in files for url in locs(client.get(path).data, "url")]
+    catalogue = web_app.extensions[EXTENSION][1]
+    pages = [url for url in urls if url.startswith("/metier/")]
+    assert len(pages) == len(catalogue.families) * 300 == len(set(pages)) and len(files) == catalogue.file_count()
+    adapter = web_app.url_map.bind("localhost")
+    for url in pages:
+        endpoint, args = adapter.match(url)
+        assert endpoint == "seo.job_in_city" and args["family"] in catalogue.families \
+            and args["city"] in catalogue.cities, url
+    kinds = set()
+    for url in [*random.Random(17).sample(pages, 150), *(u for u in urls if not u.startswith("/metier/"))]:
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        for entry in structured_data(answer.get_data(as_text=True)):
+            kinds.add(entry["@type"])
+            assert all(entry.get(name) for name in REQUIRED[entry["@type"]]), (url, entry)
+    assert kinds == {"JobPosting", "Course"}
+
+
 def test_slugs():
     assert slug("Saint-Étienne") == "saint-etienne"
     assert masculine_label("Agent / Agente de nettoyage industriel") == "Agent de nettoyage industriel"
