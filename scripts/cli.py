@@ -5,6 +5,7 @@ import json
 import os
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -91,15 +92,44 @@ def index_demo_files(settings: Settings, demo_dir: Path, if_changed: bool = Fals
         click.echo("indexes already hold these demo files")
         return
     started = time.perf_counter()
-    results = index_demo(engine, _refs(settings), demo_dir, progress=True)
+    from app.referentials.regions import get_regions
+    from indexers.breakdown import Breakdown
+
+    refs = _refs(settings)
+    breakdowns = {kind: Breakdown(get_regions(refs.data_dir)) for kind in KINDS}
+    at = datetime.now(timezone.utc)
+    results = index_demo(engine, refs, demo_dir, progress=True, breakdowns=breakdowns)
     for kind, result in results.items():
         click.echo(f"{kind}: {result}")
     build_s = round(time.perf_counter() - started, 1)
+    _record_demo_runs(settings, demo_dir, at, results, breakdowns)
     Path(settings.index_dir).mkdir(parents=True, exist_ok=True)
     record = {**json.loads(manifest.read_text()), "build_s": build_s,
               "stats": {kind: _stats_dict(result) for kind, result in results.items()}}
     marker.write_text(json.dumps(record, ensure_ascii=False, indent=1))
     click.echo(f"indexed in {build_s:.1f} s")
+
+
+def _record_demo_runs(settings: Settings, demo_dir: Path, at: datetime, results: dict, breakdowns: dict) -> None:
+    """Record the demo indexing as a run of each index job, as the pipeline would have: the public statistics
+    read what each kind's latest run published (a store not migrated yet is left alone)."""
+    from app.store import get_store
+    from app.store.migrate import is_current
+    from indexers.pipeline import JOBS
+    from indexers.runs import record_finish, record_start
+
+    store = get_store(settings.database_url)
+    if not is_current(store):
+        click.echo("store not migrated: the demo indexing is not recorded in its runs (`lba db upgrade`)")
+        return
+    for name, job in JOBS.items():
+        if job.kind in results:
+            stats = results[job.kind]
+            run_id = record_start(store, name, at)
+            record_finish(store, run_id, outcome="success", finished_at=datetime.now(timezone.utc),
+                          duration_s=stats.seconds, read=stats.read, indexed=stats.indexed, rejected=stats.rejected,
+                          details={"source": str(demo_dir), "demo": True, "documents": stats.indexed,
+                                   "breakdown": {"kind": job.kind, "counts": breakdowns[job.kind].as_dict()}})
 
 
 def _stats_dict(result: object) -> object:

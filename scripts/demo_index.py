@@ -14,6 +14,7 @@ from tqdm import tqdm
 from app.referentials import Referentials
 from app.search.contract import SearchEngine
 from indexers import ImportStats, catalogue, france_travail, recruiters
+from indexers.breakdown import Breakdown
 from indexers.sources import DEMO_FILES, DEMO_MANIFEST
 from scripts import demo_data
 
@@ -81,8 +82,9 @@ def _counted(documents: Iterator[dict[str, Any]], bar: tqdm) -> Iterator[dict[st
 
 
 def index_file(engine: SearchEngine, refs: Referentials, kind: str, path: str | Path,
-               progress: bool = False, total: int | None = None) -> ImportStats:
-    """Build and publish a new generation of the `kind` index from one source file.
+               progress: bool = False, total: int | None = None, breakdown: Breakdown | None = None) -> ImportStats:
+    """Build and publish a new generation of the `kind` index from one source file (counted by source and
+    region into `breakdown` when given).
 
     A file that cannot be read to its end raises and the engine discards the generation, so the
     published index keeps serving.
@@ -92,19 +94,21 @@ def index_file(engine: SearchEngine, refs: Referentials, kind: str, path: str | 
     started = time.perf_counter()
     with tqdm(total=total, disable=not progress, unit=" docs", desc=f"index {kind}") as bar:
         with engine.new_generation(kind) as builder:
-            builder.add(_counted(module.iter_documents(path, refs, stats), bar))
+            documents = module.iter_documents(path, refs, stats)
+            builder.add(_counted(breakdown.counted(documents) if breakdown is not None else documents, bar))
     stats.seconds = time.perf_counter() - started
     log.info("%s", stats)
     return stats
 
 
 def index_demo(engine: SearchEngine, refs: Referentials, demo_dir: str | Path,
-               progress: bool = False) -> dict[str, ImportStats]:
-    """Build the offer, formation and company indexes from the demo files of `demo_dir`; stats per kind."""
+               progress: bool = False, breakdowns: dict[str, Breakdown] | None = None) -> dict[str, ImportStats]:
+    """Build the offer, formation and company indexes from the demo files of `demo_dir`; stats per kind
+    (and each kind's documents by source and region into `breakdowns[kind]` when given)."""
     manifest = read_manifest(demo_dir) or {}
     counts = manifest.get("counts") or {}
     results = {}
     for kind, (key, _) in SOURCES.items():
         results[kind] = index_file(engine, refs, kind, Path(demo_dir) / FILES[key], progress,
-                                   counts.get(key))
+                                   counts.get(key), (breakdowns or {}).get(kind))
     return results
