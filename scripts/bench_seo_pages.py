@@ -7,7 +7,8 @@ keep-alive connection (so each figure is the server time of one page, HTML inclu
 - /metier/<job>/<city> pages drawn over the whole space of job families × listed cities: four in
   five the way visitors arrive (families weighted by their hirings, cities by population), one in
   five uniformly (what a crawler walking the sitemap asks, no-result pages included);
-- /statistiques and every /conseils page, in the same stream.
+- /statistiques (with the breakdown of the demo indexing's runs, copied from the store `lba index demo`
+  recorded them in) and every /conseils page, in the same stream.
 
 Prints one JSON object last: p50/p95/p99 overall and per page group (`metier` with results, `metier_no_result`,
 `statistics`, `guidance`), statuses, the share of job-in-a-city pages without result nearby.
@@ -70,6 +71,24 @@ def draw_pages(refs: Referentials, n: int, seed: int, other_share: float = 0.1) 
     return out
 
 
+def copy_index_runs(source_url: str, target_url: str) -> int:
+    """Copy the latest successful run of each index job (the statistics read their breakdown) into the bench's
+    fresh store, so /statistiques is timed with its regions chart; returns how many runs were copied."""
+    from app.services.statistics import BREAKDOWN_JOBS
+    from app.store import get_store, job_runs
+    from app.store.migrate import is_current
+    from indexers.runs import last_success
+
+    source = get_store(source_url)
+    if not is_current(source):
+        return 0
+    rows = [run for run in (last_success(source, job) for job in BREAKDOWN_JOBS.values()) if run]
+    with get_store(target_url).begin() as conn:
+        for row in rows:
+            conn.execute(job_runs.insert().values({k: v for k, v in row.items() if k != "id"}))
+    return sum(1 for row in rows if "breakdown" in (row.get("details") or {}))
+
+
 def summary(latencies: list[float]) -> dict[str, float]:
     return {"count": len(latencies), "p50_ms": round(percentile(latencies, 50), 1),
             "p95_ms": round(percentile(latencies, 95), 1), "p99_ms": round(percentile(latencies, 99), 1),
@@ -96,6 +115,7 @@ def main() -> None:
            "LBA_RATELIMIT_PATH": str(work / "ratelimit.sqlite"), "PORT": str(args.port),
            "WEB_CONCURRENCY": str(args.workers), "GUNICORN_ACCESSLOG": "off", "DEMO_SCALE": args.scale}
     upgraded_store(env["DATABASE_URL"])  # `lba serve` refuses a store that is not migrated
+    copied = copy_index_runs(settings.database_url, env["DATABASE_URL"])
     server = subprocess.Popen([str(Path(sys.executable).parent / "lba"), "serve"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=open(work / "server.log", "w"),
                               start_new_session=True)
@@ -127,7 +147,7 @@ def main() -> None:
         "groups": {group: summary(values) for group, values in sorted(latencies.items())},
         "metier_without_result_share": round(empty / max(1, sum(len(latencies.get(g, []))
                                                                 for g in ("metier", "metier_no_result"))), 3),
-        "statuses": statuses,
+        "statuses": statuses, "index_runs_with_breakdown": copied,
     }))
 
 
