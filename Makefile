@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --disable-pip-version-check -q
 DEMO_SCALE ?= national
 export DEMO_SCALE
 
-.PHONY: run test install install-dev assets browser bench-pages demo index bench-engine bench-engines opensearch-prepare opensearch-start \
+.PHONY: run test install install-dev assets browser bench-pages bench-seo-pages demo index bench-engine bench-engines opensearch-prepare opensearch-start \
 	opensearch-stop clean
 
 ## run: install, generate the demo data, index it and serve on PORT (default 8000)
@@ -98,6 +98,10 @@ bench-engines: install-dev opensearch-prepare
 ## bench-pages: p50/p95 of the results page through HTTP (1,000 queries) on the DEMO_SCALE demo data
 bench-pages: install
 	$(PY) scripts/bench_pages.py
+
+## bench-seo-pages: p50/p95 of the job-in-a-city, statistics and guidance pages through HTTP on the DEMO_SCALE demo data
+bench-seo-pages: install
+	$(PY) scripts/bench_seo_pages.py
 
 clean:
 	rm -rf var $(VENV) scripts/opensearch/target node_modules app/web/static/vendor

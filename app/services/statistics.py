@@ -1,4 +1,4 @@
-"""Public statistics: documents searchable today (by source and region), applications and callback requests per month, answer rates."""
+"""Public statistics: searchable documents (by source, region), applications and callbacks per month, answer rates."""
 from __future__ import annotations
 
 import statistics as stats_lib

@@ -1,4 +1,5 @@
-"""In Chromium: the statistics page (with the index runs' breakdown), two guidance pages and a job-in-a-city page pass axe, with screenshots."""
+"""In Chromium: statistics (with the index runs' breakdown), two guidance pages and a job-in-a-city page pass axe,
+with screenshots."""
 from __future__ import annotations
 
 import pytest
