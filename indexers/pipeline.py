@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.config import Settings
-from app.referentials import Referentials, get_referentials
+from app.referentials import ReferenceDataError, Referentials, get_referentials
 from app.referentials.regions import get_regions
 from app.search import build_engine
 from app.search.contract import SearchEngine
@@ -369,18 +369,24 @@ def _build_and_publish(job: Job, ctx: JobContext, force: bool) -> None:
     previous = last_success(ctx.store, job.name)
     previous_count = previous["indexed_count"] if previous else None
     ctx.details.update(previous_indexed=previous_count, min_ratio=ctx.job_settings.min_ratio)
-    # Deposited offers change every few minutes after the build: the statistics count them from the store.
-    ctx.breakdown = Breakdown(get_regions(ctx.refs.data_dir), live_sources=(deposited.SOURCE,))
+    try:
+        # Deposited offers change every few minutes after the build: the statistics count them from the store.
+        ctx.breakdown = Breakdown(get_regions(ctx.refs.data_dir), live_sources=(deposited.SOURCE,))
+    except ReferenceDataError as exc:  # the public statistics' breakdown is never worth a failed import
+        log.warning("job %s: no breakdown by region: %s", job.name, exc)
+        ctx.details["breakdown_skipped"] = str(exc)
     with ctx.engine.new_generation(job.kind) as builder:
         ctx.generation = builder.generation
-        added = builder.add(ctx.breakdown.counted(job.documents(ctx)))
+        documents = job.documents(ctx)
+        added = builder.add(ctx.breakdown.counted(documents) if ctx.breakdown is not None else documents)
         ctx.details["documents"] = added
         if not force:
             check_threshold(added, previous_count, ctx.job_settings.min_ratio)
     if job.after_publish is not None:
         job.after_publish(ctx)
-    # Read by the public statistics: {source: {region code: documents}} of what this run published.
-    ctx.details["breakdown"] = {"kind": job.kind, "counts": ctx.breakdown.as_dict()}
+    if ctx.breakdown is not None:
+        # Read by the public statistics: {source: {region code: documents}} of what this run published.
+        ctx.details["breakdown"] = {"kind": job.kind, "counts": ctx.breakdown.as_dict()}
 
 
 def run_job(name: str, *, settings: Settings | None = None, job_settings: JobSettings | None = None,

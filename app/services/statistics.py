@@ -1,6 +1,7 @@
 """Public statistics: searchable documents (by source, region), applications and callbacks per month, answer rates."""
 from __future__ import annotations
 
+import logging
 import statistics as stats_lib
 import threading
 from collections.abc import Callable
@@ -11,11 +12,14 @@ import sqlalchemy as sa
 
 from app.config import Settings
 from app.referentials.communes import fold
+from app.referentials.csvfile import ReferenceDataError
 from app.referentials.regions import UNKNOWN, Regions, get_regions
 from app.search.contract import KINDS, SearchEngine
 from app.store import deposited_offers, job_runs
 from app.store.applications import applications
 from app.store.contact import callback_requests
+
+log = logging.getLogger(__name__)
 
 #: How long figures are served before they are computed again: they change slowly, and every hit
 #: would otherwise count whole tables.
@@ -145,6 +149,14 @@ class StatisticsService:
             self._cached = (now, figures)
         return figures
 
+    def _regions(self) -> Regions:
+        try:
+            return self.regions()
+        except ReferenceDataError as exc:
+            # A data directory without the regions files: the figures still show, places by unknown region.
+            log.warning("statistics without region names: %s", exc)
+            return Regions({}, {})
+
     def compute(self, now: datetime) -> dict[str, Any]:
         """The figures as of `now`, uncached."""
         months = month_keys(now)
@@ -156,7 +168,7 @@ class StatisticsService:
             callbacks = _per_month(conn, callback_requests.c.created_at, since, months)
             application_answers = _answers(conn, applications.c.created_at, applications.c.intention_at)
             callback_answers = _answers(conn, callback_requests.c.created_at, callback_requests.c.answered_at)
-            breakdown = searchable_breakdown(conn, self.regions(), now)
+            breakdown = searchable_breakdown(conn, self._regions(), now)
         return {
             "computed_at": now.astimezone(timezone.utc).isoformat(timespec="seconds"),
             "searchable": searchable,

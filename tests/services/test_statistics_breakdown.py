@@ -17,7 +17,7 @@ from app.referentials.regions import get_regions
 from app.search.embedded import EmbeddedEngine
 from app.services.deposited_offers import save_deposited_offer
 from app.services.statistics import StatisticsService
-from app.store import company_opt_outs, deposited_offers, get_store
+from app.store import company_opt_outs, deposited_offers, get_store, upgraded_store
 from indexers import ImportStats, catalogue, france_travail, recruiters
 from indexers.pipeline import JobSettings, run_job
 from scripts import demo_data
@@ -152,3 +152,39 @@ def test_a_failed_run_leaves_the_last_published_breakdown(store_url: str, tmp_pa
         assert first["by_source"][0]["documents"] == engine.stats()["formation"]["documents"] and count > 0
     finally:
         engine.close()
+
+
+def test_without_the_regions_files_the_import_still_publishes_and_the_statistics_still_answer(
+        tmp_path: Path, demo_dir: Path, refs: Referentials) -> None:
+    from app.referentials import load_referentials
+
+    # A data directory like the real one but without communes/departements.csv (links, not copies).
+    data = tmp_path / "data"
+    data.mkdir()
+    for entry in refs.data_dir.iterdir():
+        if entry.name != "communes":
+            (data / entry.name).symlink_to(entry.resolve())
+    (data / "communes").mkdir()
+    for entry in (refs.data_dir / "communes").iterdir():
+        if entry.name != "departements.csv":
+            (data / "communes" / entry.name).symlink_to(entry.resolve())
+    partial = load_referentials(data)
+    url = f"sqlite:///{tmp_path / 'lba.sqlite'}"
+    settings = replace(Settings.from_env({}), index_dir=str(tmp_path / "index"), database_url=url,
+                       demo_dir=str(demo_dir.parent), demo_scale="small", demo=True, data_dir=str(data))
+    store = upgraded_store(url)
+    engine = EmbeddedEngine(tmp_path / "index")
+    try:
+        result = run_job("formations", settings=settings, job_settings=JobSettings.from_env(settings, {}),
+                         store=store, engine=engine, refs=partial)
+        assert result.outcome == "success" and result.indexed == engine.stats()["formation"]["documents"] > 0
+        assert "departements.csv" in result.details["breakdown_skipped"] and "breakdown" not in result.details
+        save_deposited_offer(store, deposit(refs, "69123"))
+        figures = StatisticsService(store, engine, lambda: datetime.now(timezone.utc),
+                                    regions=lambda: get_regions(data)).figures()
+    finally:
+        engine.close()
+    breakdown = figures["searchable_breakdown"]
+    assert breakdown["counted_at"]["formation"] is None
+    assert breakdown["by_source"] == [{"kind": "offer", "source": "deposited", "documents": 1}]
+    assert breakdown["by_region"] == [{"region": "", "name": "", "formation": 0, "offer": 1, "company": 0}]
