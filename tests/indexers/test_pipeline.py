@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 import app.search.elastic as elastic_module
-import app.search.embedded as embedded_module
+import app.search.embedded.builder as embedded_module
 from app.config import Settings
 from app.referentials import Referentials
 from app.search.contract import MatchQuery, SearchEngine
