@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-import app.search.elastic as elastic_module
+import app.search.elastic.bulk as elastic_module
 import app.search.embedded.builder as embedded_module
 from app.config import Settings
 from app.referentials import Referentials
