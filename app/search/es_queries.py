@@ -28,7 +28,7 @@ from app.search.geo import EARTH_RADIUS_KM, chord2, km_from_chord2, max_chord2, 
 from app.search.text import text_words
 from mappings import MODULES
 from mappings.common import CONTRACT_TYPES
-from ranking.linear import LinearSpec
+from ranking.linear import LinearSpec, painless_params, render_painless
 from ranking.score import parse_day
 from ranking.weights import DISTANCE_BANDS_KM
 
@@ -60,59 +60,33 @@ _CHORD2 = ("double dx = doc['derived.x'].value - params.x0; double dy = doc['der
 CHORD2_SCRIPT = _CHORD2 + " return dx * dx + dy * dy + dz * dz;"
 WITHIN_SCRIPT = _CHORD2 + " return dx * dx + dy * dy + dz * dz <= params.c2max;"
 
-# ranking.score.score over one candidate, written operation for operation like the embedded
-# engine's _score_sql (itself proven equal to ranking/ by tests/search/test_engine_ranking.py):
-# the renormalised weights come in params, components that do not apply are skipped, and the sum
-# runs in COMPONENT_FIELDS order. Painless knows Math.max for doubles only; day counts and
-# application counts are small integers, exact as doubles, so the divisions give Python's values.
-# One constant source so the node compiles it once.
-TOTAL_SCRIPT = """
-double t = 0.0;
-if (params.w_distance != 0.0 && params.located) {
-  double dx = doc['derived.x'].value - params.x0; double dy = doc['derived.y'].value - params.y0;
-  double dz = doc['derived.z'].value - params.z0;
-  double d = 2 * params.radius_km * Math.asin(Math.min(1.0, Math.sqrt(dx * dx + dy * dy + dz * dz) / 2));
-  t += params.w_distance * Math.min(1.0, Math.max(0.0, Math.pow(params.edge, Math.max(d, 0.0) / params.dscale)));
-}
-if (params.w_text != 0.0) {
-  double ts = _score;
-  t += params.w_text * (ts > 0 ? Math.min(1.0, Math.max(0.0, ts / (ts + params.text_half))) : 0.0);
-}
-if (params.w_freshness != 0.0) {
-  double f;
-  if (doc['derived.expires_day'].size() != 0 && doc['derived.expires_day'].value < params.today) {
-    f = 0.0;
-  } else if (doc['derived.published_day'].size() == 0) {
-    f = params.f_unknown;
-  } else {
-    double age = Math.max((double) (params.today - doc['derived.published_day'].value), 0.0);
-    f = Math.min(1.0, Math.max(0.0, Math.pow(0.5, age / params.half_life)));
+#: How each input of a ranking term is read from one document (see ranking.linear.TERMS); a missing
+#: day reads 0, as in the embedded engine's columns. The distance is written like geo.km_from_chord2.
+PAINLESS_INPUTS = {
+    "distance_km": _CHORD2 + "\ndouble distance_km = 2 * params.radius_km"
+                             " * Math.asin(Math.min(1.0, Math.sqrt(dx * dx + dy * dy + dz * dz) / 2));",
+    "text_score": "double text_score = _score;",
+    "published_day": "long published_day = doc['derived.published_day'].size() == 0 ? 0"
+                     " : doc['derived.published_day'].value;",
+    "expires_day": "long expires_day = doc['derived.expires_day'].size() == 0 ? 0 : doc['derived.expires_day'].value;",
+    # The best hiring score among the asked codes, 0 without one.
+    "rome_score": """double rome_score = 0.0;
+boolean found = false;
+for (String pair : doc['derived.rome_score_pairs']) {
+  int cut = pair.indexOf('=');
+  if (params.codes.contains(pair.substring(0, cut))) {
+    double value = Double.parseDouble(pair.substring(cut + 1));
+    if (!found || value > rome_score) { rome_score = value; found = true; }
   }
-  t += params.w_freshness * f;
+}""",
+    "applications": "long applications = doc['application_count'].size() == 0 ? 0 : doc['application_count'].value;",
+    "source": "String source = doc['source'].size() == 0 ? '' : doc['source'].value;",
 }
-if (params.w_hiring != 0.0) {
-  double best = 0.0;
-  boolean found = false;
-  for (String pair : doc['derived.rome_score_pairs']) {
-    int cut = pair.indexOf('=');
-    if (params.codes.contains(pair.substring(0, cut))) {
-      double value = Double.parseDouble(pair.substring(cut + 1));
-      if (!found || value > best) { best = value; found = true; }
-    }
-  }
-  t += params.w_hiring * Math.min(1.0, Math.max(0.0, best / params.score_max));
-}
-if (params.w_saturation != 0.0) {
-  long apps = doc['application_count'].size() == 0 ? 0 : doc['application_count'].value;
-  t += params.w_saturation * Math.min(1.0, Math.max(0.0, 1.0 - Math.max((double) apps, 0.0) / params.cap));
-}
-if (params.w_prior != 0.0) {
-  String source = doc['source'].size() == 0 ? '' : doc['source'].value;
-  def prior = params.priors.get(source);
-  t += params.w_prior * (prior == null ? params.prior_other : ((Number) prior).doubleValue());
-}
-return t;
-"""
+#: ranking.score.score over one document, rendered from ranking.linear.TERMS like the embedded
+#: engine's numpy (both proven equal to ranking/ by tests/search/test_engine_ranking.py). Painless
+#: knows Math.max for doubles only; day counts and application counts are small integers, exact as
+#: doubles, so the divisions give Python's values. One constant source so the node compiles it once.
+TOTAL_SCRIPT = render_painless(PAINLESS_INPUTS)
 
 
 # ----- names and index bodies ----------------------------------------------------------------------
@@ -320,18 +294,10 @@ def scan_body(query: MatchQuery, today: date, size: int = SCAN_SIZE,
 
 
 def total_params(query: MatchQuery, spec: LinearSpec) -> dict[str, Any]:
-    """Parameters of TOTAL_SCRIPT for one kind: the spec's constants as plain JSON numbers."""
-    w = spec.weights
+    """Parameters of TOTAL_SCRIPT for one kind: the terms' weights and constants as plain JSON numbers."""
     params: dict[str, Any] = {
         "located": bool(spec.located and query.located), "radius_km": EARTH_RADIUS_KM,
-        "w_distance": float(w["distance"]), "w_text": float(w["text"]), "w_freshness": float(w["freshness"]),
-        "w_hiring": float(w["hiring"]), "w_saturation": float(w["saturation"]), "w_prior": float(w["prior"]),
-        "edge": float(spec.distance_edge_value), "dscale": float(spec.distance_scale_km),
-        "today": spec.today.toordinal(), "half_life": float(spec.freshness_half_life_days),
-        "f_unknown": float(spec.freshness_unknown), "text_half": float(spec.text_half_score),
-        "cap": float(spec.application_cap), "score_max": float(spec.rome_score_max),
-        "priors": {name: float(value) for name, value in sorted(spec.priors.items())},
-        "prior_other": float(spec.prior_other), "codes": list(dict.fromkeys(query.romes)),
+        "codes": list(dict.fromkeys(query.romes)), **painless_params(spec),
     }
     if query.located:
         params.update(_point_params(query))
