@@ -5,9 +5,9 @@ Elasticsearch 8/9 and to OpenSearch 2.x alike, so both engines receive the very 
 
 Exact parity with the embedded engine rests on derived fields. Every indexed document gets a
 `derived` object, excluded from the stored `_source` (so `get_many` returns the document as it was
-given), holding values computed in Python exactly as the embedded engine computes them: the unit
-vector of the location (`app.search.geo.unit_vector`), the publication and expiry days, and the
-per-ROME hiring scores. Painless scripts then compute the squared chord to the query point with
+given), holding values computed in Python by `app.search.derived`, the same function the embedded
+engine's rows come from: the unit vector of the location, the publication and expiry days, and
+the per-ROME hiring scores. Painless scripts then compute the squared chord to the query point with
 the same IEEE operations as `geo.chord2` and the SQL of the embedded engine, so the radius filter,
 the distance order and the distance facets give the same documents in the same order, to the bit.
 The engine's own `geo_distance` only pre-filters: it works on Lucene's quantised points (up to
@@ -24,12 +24,12 @@ from datetime import date
 from typing import Any
 
 from app.search.contract import Hit, MatchQuery
+from app.search.derived import derive, paris_day
 from app.search.geo import EARTH_RADIUS_KM, chord2, km_from_chord2, max_chord2, unit_vector
 from app.search.text import text_words
 from mappings import MODULES
 from mappings.common import CONTRACT_TYPES
 from ranking.linear import LinearSpec, painless_params, render_painless
-from ranking.score import parse_day
 from ranking.weights import DISTANCE_BANDS_KM
 
 #: Name of the object of derived fields; never part of a stored `_source`.
@@ -157,19 +157,13 @@ def alias_swap(alias: str, new_index: str, old_indices: Iterable[str]) -> dict[s
 # ----- documents -----------------------------------------------------------------------------------
 def with_derived(doc: dict[str, Any]) -> dict[str, Any]:
     """The document plus its derived fields (the caller's dict is not modified)."""
-    lat = float(doc["location"]["lat"])
-    lon = float(doc["location"]["lon"])
-    x, y, z = unit_vector(lat, lon)
-    scores = doc.get("rome_scores") or {}
-    codes = dict.fromkeys(doc.get("rome_index_codes") or doc.get("romes") or [])
-    derived: dict[str, Any] = {"x": x, "y": y, "z": z,
-                               "rome_score_pairs": [f"{code}={float(scores.get(code, 0.0))!r}" for code in codes]}
-    published = parse_day(doc.get("published_at"))
-    expires = parse_day(doc.get("expires_at"))
-    if published is not None:
-        derived["published_day"] = published.toordinal()
-    if expires is not None:
-        derived["expires_day"] = expires.toordinal()
+    d = derive(doc)
+    derived: dict[str, Any] = {"x": d.x, "y": d.y, "z": d.z,
+                               "rome_score_pairs": [f"{code}={score!r}" for code, score in d.code_scores]}
+    if d.published_day is not None:
+        derived["published_day"] = d.published_day
+    if d.expires_day is not None:
+        derived["expires_day"] = d.expires_day
     return {**doc, DERIVED: derived}
 
 
@@ -384,14 +378,8 @@ def hit_from(kind: str, raw: dict[str, Any], query: MatchQuery, rank_score: floa
     text_score = float32(raw_score) if query.text.strip() and raw_score else 0.0
     return Hit(kind, src["id"], src.get("source") or "", distance, lat, lon, max(asked, default=0.0),
                src.get("diploma_level"), tuple(c for c in CONTRACT_TYPES if c in contracts),
-               src.get("published_at"), _paris_day(expires),
+               src.get("published_at"), paris_day(expires),
                int(src.get("application_count") or 0), text_score, rank_score)
-
-
-def _paris_day(value: str | None) -> str | None:
-    """The Paris day of an expiry, as the embedded engine's hits carry it."""
-    day = parse_day(value)
-    return day.isoformat() if day else None
 
 
 def facets_from(aggs: dict[str, Any] | None, located: bool, total: int) -> dict[str, dict[str, int]]:

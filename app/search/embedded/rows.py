@@ -7,12 +7,14 @@ from typing import Any
 
 import orjson
 
+from app.search.derived import derive, paris_day
 from app.search.embedded.grid import cell_of
-from app.search.geo import unit_vector
-from ranking.score import parse_day
+from mappings.common import CONTRACT_TYPES
 
-CONTRACT_BITS = {"apprentissage": 1, "professionnalisation": 2}
-CONTRACT_NAMES = {bits: tuple(name for name, bit in CONTRACT_BITS.items() if bits & bit) for bits in range(4)}
+CONTRACT_BITS = {name: 1 << position for position, name in enumerate(CONTRACT_TYPES)}
+CONTRACT_NAMES = {bits: tuple(name for name, bit in CONTRACT_BITS.items() if bits & bit)
+                  for bits in range(2 ** len(CONTRACT_BITS))}
+ALL_CONTRACT_BITS = 2 ** len(CONTRACT_BITS) - 1
 
 # The SQLite file holds what is read a page at a time (documents, the few fields a hit needs,
 # full text) and the changes made after the build (`live` rows added, `removed` documents);
@@ -32,18 +34,6 @@ CREATE TABLE removed(rid INTEGER PRIMARY KEY);
 LIVE_COLUMNS = "rid, rome, cell, lat, lon, x, y, z, score, diploma, contracts, source, pday, expday, apps"
 
 
-def paris_day(value: str | None) -> str | None:
-    """The Paris calendar day (YYYY-MM-DD) of an ISO date or datetime, as ranking.score.parse_day reads it."""
-    day = parse_day(value)
-    return day.isoformat() if day else None
-
-
-def ordinal_day(value: str | None) -> int | None:
-    """Day number (date.toordinal) of an ISO date or datetime, read as ranking.score.parse_day reads it."""
-    day = parse_day(value)
-    return day.toordinal() if day else None
-
-
 def contract_bits(types: Iterable[str]) -> int:
     """The bit mask of contract type names; unknown names add no bit."""
     return sum(CONTRACT_BITS.get(t, 0) for t in set(types))
@@ -51,15 +41,11 @@ def contract_bits(types: Iterable[str]) -> int:
 
 def posting_rows(doc: dict[str, Any], rid: int) -> list[tuple[Any, ...]]:
     """Posting rows of one document, one per ROME index code, in columns.ROW_FIELDS order."""
-    lat = float(doc["location"]["lat"])
-    lon = float(doc["location"]["lon"])
-    shared = (cell_of(lat, lon), lat, lon, *unit_vector(lat, lon))
-    scores = doc.get("rome_scores") or {}
-    codes = dict.fromkeys(doc.get("rome_index_codes") or doc.get("romes") or [])
+    d = derive(doc)
+    shared = (cell_of(d.lat, d.lon), d.lat, d.lon, d.x, d.y, d.z)
     tail = (doc.get("diploma_level"), contract_bits(doc.get("contract_types") or []), doc.get("source") or "",
-            ordinal_day(doc.get("published_at")), ordinal_day(doc.get("expires_at")),
-            int(doc.get("application_count") or 0))
-    return [(rid, code, *shared, float(scores.get(code, 0.0)), *tail) for code in codes]
+            d.published_day, d.expires_day, int(doc.get("application_count") or 0))
+    return [(rid, code, *shared, score, *tail) for code, score in d.code_scores]
 
 
 def doc_row(doc: dict[str, Any], rid: int, rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
