@@ -1,7 +1,6 @@
 """Bulk loading: documents in bounded chunks, items refused with 429 resent alone, other refusals reported."""
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -9,8 +8,8 @@ from typing import Any
 import orjson
 
 from app.search.contract import EngineUnavailable
-from app.search.elastic.errors import IndexingError, reason
-from app.search.elastic.retry import Transport
+from app.search.elastic.errors import IndexingError, Transient, reason
+from app.search.elastic.retry import Transport, next_try, retry_policy
 
 #: A bulk request carries at most this many documents or bytes: memory stays bounded whatever the
 #: source size, and each request stays far below http.max_content_length (100 MB).
@@ -39,15 +38,17 @@ class Bulk(Transport):
         """Send bulk lines; items refused with 429 are resent with backoff, other refusals raise IndexingError."""
         pending = lines
         results: list[dict[str, Any]] = []
-        for number in range(self.retries + 1):
+        retry = retry_policy(self.retries, self.backoff_s)
+        while True:
             answer = self._call("POST", "/_bulk", params=params, body=pending, ndjson=True)
             items = answer["items"]
             if not answer.get("errors"):
                 return results + items
-            retry, failed = [], []
+            retry_lines: list[dict[str, Any]] = []
+            failed = []
             for position, item in enumerate(item_results(items)):
                 if item.get("status") == 429:
-                    retry.extend(action_lines(pending, position))
+                    retry_lines.extend(action_lines(pending, position))
                 elif "error" in item:
                     failed.append(item)
                 else:
@@ -55,11 +56,15 @@ class Bulk(Transport):
             if failed:
                 reasons = "; ".join(f"{f.get('_id')}: {reason({'error': f.get('error')})}" for f in failed[:5])
                 raise IndexingError(f"{len(failed)} documents refused by {self.flavor}: {reasons}")
-            if not retry:
+            if not retry_lines:
                 return results
-            pending = retry
-            time.sleep(self.backoff_s * 2 ** number * (0.5 + random.random()))
-        raise EngineUnavailable(f"{self.flavor} kept refusing {len(pending) // 2} documents with 429")
+            pending = retry_lines
+            # Items refused with 429 follow the same policy as whole requests, counted apart.
+            policy = next_try(retry, "POST /_bulk", Transient(f"{len(pending) // 2} documents refused with 429"))
+            if policy is None:
+                raise EngineUnavailable(f"{self.flavor} kept refusing {len(pending) // 2} documents with 429")
+            retry = policy
+            time.sleep(retry.get_backoff_time())
 
 
 def item_results(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -1,16 +1,20 @@
 """Requests with retries: one client per thread, transient failures (429, 5xx, no answer) retried with backoff.
 
-Retries live here, once, rather than in either client; after them the engine raises
-EngineUnavailable, which the API turns into a 503.
+Retries live here, once, rather than in either client, under one policy: urllib3's `Retry` (the
+one the service's other HTTP clients use), which counts the attempts and gives the exponential
+backoff with jitter, so a cluster shedding load is not hit in lockstep. After them the engine
+raises EngineUnavailable, which the API turns into a 503.
 """
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
 
 from app.search.contract import EngineUnavailable
 from app.search.elastic.clients import Connection, ConnectionConfig
@@ -19,6 +23,23 @@ from app.search.elastic.errors import HttpError, Transient, Unreachable
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def retry_policy(retries: int, backoff_s: float) -> Retry:
+    """`retries` retries after the first attempt; waits of 0, 2, 4, 8… × `backoff_s` plus up to `backoff_s` of jitter.
+
+    The first retry is immediate: on a cluster of several nodes it goes to another node at once.
+    """
+    return Retry(total=retries, connect=None, read=None, redirect=None, status=None, other=None,
+                 backoff_factor=backoff_s, backoff_jitter=backoff_s, raise_on_status=False)
+
+
+def next_try(retry: Retry, what: str, failure: Exception) -> Retry | None:
+    """The policy after one more failure of `what`, or None once the retries are spent."""
+    try:
+        return retry.increment(method=what.split(" ", 1)[0], url=what, error=failure)
+    except MaxRetryError:
+        return None
 
 
 class Transport:
@@ -61,18 +82,20 @@ class Transport:
             raise Transient(str(exc)) from exc
 
     def _retrying(self, attempt: Callable[[], Any], what: str) -> Any:
-        for number in range(self.retries + 1):
+        """`attempt()` until it does not raise Transient, within the retry policy."""
+        retry: Retry | None = retry_policy(self.retries, self.backoff_s)
+        while True:
             try:
                 return attempt()
             except Transient as exc:
-                if number == self.retries:
+                attempts = len(retry.history) + 1  # type: ignore[union-attr]
+                retry = next_try(retry, what, exc)  # type: ignore[arg-type]
+                if retry is None:
                     raise EngineUnavailable(f"{self.flavor} at {self.config.split_url()[0]} failed {what}"
-                                            f" after {number + 1} attempts: {exc}") from exc
-                # Exponential backoff with jitter, so a cluster shedding load is not hit in lockstep.
-                delay = self.backoff_s * 2 ** number * (0.5 + random.random())
+                                            f" after {attempts} attempts: {exc}") from exc
+                delay = retry.get_backoff_time()
                 log.warning("%s failed (%s); retrying in %.2f s", what, exc, delay)
                 time.sleep(delay)
-        raise AssertionError("unreachable")
 
 
 def check_shards(answer: dict[str, Any]) -> None:
