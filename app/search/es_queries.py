@@ -193,7 +193,7 @@ def _point_params(query: MatchQuery) -> dict[str, float]:
 
 
 def filters(query: MatchQuery, today: date) -> list[dict[str, Any]]:
-    """The filter clauses of a query, the same rules as the embedded engine's `_filters`."""
+    """The filter clauses of a query, the same rules as the embedded engine's scan (`app.search.embedded.scan`)."""
     clauses: list[dict[str, Any]] = [{"terms": {"rome_index_codes": list(dict.fromkeys(query.romes))}}]
     if query.diploma_level is not None:
         clauses.append({"bool": {"should": [
@@ -228,7 +228,7 @@ def _opco_is(name: str) -> dict[str, Any]:
 
 
 def document_filters(query: MatchQuery) -> list[dict[str, Any]]:
-    """Clauses of the department, OPCO and source filters, the embedded engine's `_document_mask` rules."""
+    """Clauses of the department, OPCO and source filters, the embedded engine's `scan.document_mask` rules."""
     clauses: list[dict[str, Any]] = []
     if query.departments:
         codes = list(dict.fromkeys(query.departments))
@@ -299,7 +299,7 @@ def total_params(query: MatchQuery, spec: LinearSpec) -> dict[str, Any]:
 
 
 def rank_sort(query: MatchQuery, spec: LinearSpec, sort: str) -> list[dict[str, Any]]:
-    """The embedded engine's per-kind SORT_SQL: total, distance, date and id in the order `sort` asks."""
+    """The embedded engine's sort keys (`select.sort_keys`): total, distance, date and id as `sort` asks."""
     total = {"_script": {"type": "number", "order": "desc",
                          "script": {"source": TOTAL_SCRIPT, "lang": "painless", "params": total_params(query, spec)}}}
     near = [_chord_sort(query)] if query.located else []

@@ -1,4 +1,4 @@
-"""Aliases and generations: the alias of each kind, its atomic swap to a new generation, and old generations' removal."""
+"""Aliases and generations: each kind's alias, its atomic swap to a new generation, and old generations' removal."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

@@ -1,4 +1,4 @@
-"""Paging with search_after: following pages read from the concrete index of the first, so a swap cannot mix generations."""
+"""Paging with search_after: later pages read from the first page's concrete index, so a swap cannot mix generations."""
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -26,7 +26,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 def retry_policy(retries: int, backoff_s: float) -> Retry:
-    """`retries` retries after the first attempt; waits of 0, 2, 4, 8… × `backoff_s` plus up to `backoff_s` of jitter.
+    """`retries` retries after the first attempt; waits 0, 2, 4, 8… × `backoff_s` plus up to `backoff_s` of jitter.
 
     The first retry is immediate: on a cluster of several nodes it goes to another node at once.
     """

@@ -39,7 +39,8 @@ def hits(kind: str, view: View, cands: Candidates, chosen: np.ndarray,
     for rid, c2_, source, lat, lon, score, diploma, contracts, apps, pday, text, rank_score in columns:
         doc_id, published, expires = info[rid]
         hit = Hit(kind, doc_id, sources[source], None if c2_ is None else km_from_chord2(c2_), lat, lon, score,
-                  diploma or None, CONTRACT_NAMES[contracts & ALL_CONTRACT_BITS], published, expires, apps, text, rank_score)
+                  diploma or None, CONTRACT_NAMES[contracts & ALL_CONTRACT_BITS], published, expires, apps, text,
+                  rank_score)
         out.append((hit, (0.0 if c2_ is None else c2_, pday)))
     return out
 

@@ -1,4 +1,4 @@
-"""Candidates of one kind: the scan of the asked codes' cell slices, the radius and filter masks, one entry per document."""
+"""Candidates of one kind: the scan of the asked codes' cell slices, the radius and filter masks, distinct documents."""
 from __future__ import annotations
 
 from dataclasses import dataclass
