@@ -63,6 +63,22 @@ CORE_ES_PROPERTIES: dict[str, Any] = {
 }
 
 
+# The employer of an offer or a company document: the same fields, so the engines filter both alike.
+EMPLOYER_PROPERTIES: dict[str, Any] = {
+    "name": {"type": "text", "analyzer": "french_folded", "fields": {"raw": {"type": "keyword"}}},
+    "siret": {"type": "keyword"},
+    "naf": {"type": "keyword"},
+    "naf_label": {"type": "keyword", "index": False},
+    "size": {"type": "keyword"},
+    "opco": {"type": "keyword"},
+}
+
+
+def employer_mapping(**extra: dict[str, Any]) -> dict[str, Any]:
+    """The `organisation` object of an employer (offer or company), with the kind's own `extra` fields."""
+    return {"properties": {**EMPLOYER_PROPERTIES, **extra}}
+
+
 @dataclass(frozen=True)
 class Place:
     """Where a formation, offer or company is: WGS84 point plus what a person reads."""

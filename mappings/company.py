@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mappings.common import Place, core_fields, es_mapping
+from mappings.common import Place, core_fields, employer_mapping, es_mapping
 
 KIND = "company"
 VERSION = "1"
@@ -38,17 +38,7 @@ ES_MAPPING = es_mapping({
     "legal_name": {"type": "text", "analyzer": "french_folded"},
     "hiring_score": {"type": "float"},
     "predicted_hires": {"type": "float"},
-    "organisation": {
-        "properties": {
-            "name": {"type": "text", "analyzer": "french_folded", "fields": {"raw": {"type": "keyword"}}},
-            "siret": {"type": "keyword"},
-            "naf": {"type": "keyword"},
-            "naf_label": {"type": "keyword", "index": False},
-            "size": {"type": "keyword"},
-            "opco": {"type": "keyword"},
-            "website": {"type": "keyword", "index": False},
-        },
-    },
+    "organisation": employer_mapping(website={"type": "keyword", "index": False}),
     "contact": {
         "properties": {
             "has_email": {"type": "boolean"},

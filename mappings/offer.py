@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mappings.common import Place, core_fields, es_mapping
+from mappings.common import Place, core_fields, employer_mapping, es_mapping
 
 KIND = "offer"
 VERSION = "1"
@@ -57,16 +57,7 @@ ES_MAPPING = es_mapping({
     "duration_months": {"type": "short"},
     "positions": {"type": "short"},
     "status": {"type": "keyword"},
-    "organisation": {
-        "properties": {
-            "name": {"type": "text", "analyzer": "french_folded", "fields": {"raw": {"type": "keyword"}}},
-            "siret": {"type": "keyword"},
-            "naf": {"type": "keyword"},
-            "naf_label": {"type": "keyword", "index": False},
-            "size": {"type": "keyword"},
-            "opco": {"type": "keyword"},
-        },
-    },
+    "organisation": employer_mapping(),
     "apply": {
         "properties": {
             "url": {"type": "keyword", "index": False},

@@ -5,9 +5,9 @@ Elasticsearch 8/9 and to OpenSearch 2.x alike, so both engines receive the very 
 
 Exact parity with the embedded engine rests on derived fields. Every indexed document gets a
 `derived` object, excluded from the stored `_source` (so `get_many` returns the document as it was
-given), holding values computed in Python exactly as the embedded engine computes them: the unit
-vector of the location (`app.search.geo.unit_vector`), the publication and expiry days, and the
-per-ROME hiring scores. Painless scripts then compute the squared chord to the query point with
+given), holding values computed in Python by `app.search.derived`, the same function the embedded
+engine's rows come from: the unit vector of the location, the publication and expiry days, and
+the per-ROME hiring scores. Painless scripts then compute the squared chord to the query point with
 the same IEEE operations as `geo.chord2` and the SQL of the embedded engine, so the radius filter,
 the distance order and the distance facets give the same documents in the same order, to the bit.
 The engine's own `geo_distance` only pre-filters: it works on Lucene's quantised points (up to
@@ -24,12 +24,12 @@ from datetime import date
 from typing import Any
 
 from app.search.contract import Hit, MatchQuery
+from app.search.derived import derive, paris_day
 from app.search.geo import EARTH_RADIUS_KM, chord2, km_from_chord2, max_chord2, unit_vector
 from app.search.text import text_words
 from mappings import MODULES
 from mappings.common import CONTRACT_TYPES
-from ranking.linear import LinearSpec
-from ranking.score import parse_day
+from ranking.linear import LinearSpec, painless_params, render_painless
 from ranking.weights import DISTANCE_BANDS_KM
 
 #: Name of the object of derived fields; never part of a stored `_source`.
@@ -60,59 +60,33 @@ _CHORD2 = ("double dx = doc['derived.x'].value - params.x0; double dy = doc['der
 CHORD2_SCRIPT = _CHORD2 + " return dx * dx + dy * dy + dz * dz;"
 WITHIN_SCRIPT = _CHORD2 + " return dx * dx + dy * dy + dz * dz <= params.c2max;"
 
-# ranking.score.score over one candidate, written operation for operation like the embedded
-# engine's _score_sql (itself proven equal to ranking/ by tests/search/test_engine_ranking.py):
-# the renormalised weights come in params, components that do not apply are skipped, and the sum
-# runs in COMPONENT_FIELDS order. Painless knows Math.max for doubles only; day counts and
-# application counts are small integers, exact as doubles, so the divisions give Python's values.
-# One constant source so the node compiles it once.
-TOTAL_SCRIPT = """
-double t = 0.0;
-if (params.w_distance != 0.0 && params.located) {
-  double dx = doc['derived.x'].value - params.x0; double dy = doc['derived.y'].value - params.y0;
-  double dz = doc['derived.z'].value - params.z0;
-  double d = 2 * params.radius_km * Math.asin(Math.min(1.0, Math.sqrt(dx * dx + dy * dy + dz * dz) / 2));
-  t += params.w_distance * Math.min(1.0, Math.max(0.0, Math.pow(params.edge, Math.max(d, 0.0) / params.dscale)));
-}
-if (params.w_text != 0.0) {
-  double ts = _score;
-  t += params.w_text * (ts > 0 ? Math.min(1.0, Math.max(0.0, ts / (ts + params.text_half))) : 0.0);
-}
-if (params.w_freshness != 0.0) {
-  double f;
-  if (doc['derived.expires_day'].size() != 0 && doc['derived.expires_day'].value < params.today) {
-    f = 0.0;
-  } else if (doc['derived.published_day'].size() == 0) {
-    f = params.f_unknown;
-  } else {
-    double age = Math.max((double) (params.today - doc['derived.published_day'].value), 0.0);
-    f = Math.min(1.0, Math.max(0.0, Math.pow(0.5, age / params.half_life)));
+#: How each input of a ranking term is read from one document (see ranking.linear.TERMS); a missing
+#: day reads 0, as in the embedded engine's columns. The distance is written like geo.km_from_chord2.
+PAINLESS_INPUTS = {
+    "distance_km": _CHORD2 + "\ndouble distance_km = 2 * params.radius_km"
+                             " * Math.asin(Math.min(1.0, Math.sqrt(dx * dx + dy * dy + dz * dz) / 2));",
+    "text_score": "double text_score = _score;",
+    "published_day": "long published_day = doc['derived.published_day'].size() == 0 ? 0"
+                     " : doc['derived.published_day'].value;",
+    "expires_day": "long expires_day = doc['derived.expires_day'].size() == 0 ? 0 : doc['derived.expires_day'].value;",
+    # The best hiring score among the asked codes, 0 without one.
+    "rome_score": """double rome_score = 0.0;
+boolean found = false;
+for (String pair : doc['derived.rome_score_pairs']) {
+  int cut = pair.indexOf('=');
+  if (params.codes.contains(pair.substring(0, cut))) {
+    double value = Double.parseDouble(pair.substring(cut + 1));
+    if (!found || value > rome_score) { rome_score = value; found = true; }
   }
-  t += params.w_freshness * f;
+}""",
+    "applications": "long applications = doc['application_count'].size() == 0 ? 0 : doc['application_count'].value;",
+    "source": "String source = doc['source'].size() == 0 ? '' : doc['source'].value;",
 }
-if (params.w_hiring != 0.0) {
-  double best = 0.0;
-  boolean found = false;
-  for (String pair : doc['derived.rome_score_pairs']) {
-    int cut = pair.indexOf('=');
-    if (params.codes.contains(pair.substring(0, cut))) {
-      double value = Double.parseDouble(pair.substring(cut + 1));
-      if (!found || value > best) { best = value; found = true; }
-    }
-  }
-  t += params.w_hiring * Math.min(1.0, Math.max(0.0, best / params.score_max));
-}
-if (params.w_saturation != 0.0) {
-  long apps = doc['application_count'].size() == 0 ? 0 : doc['application_count'].value;
-  t += params.w_saturation * Math.min(1.0, Math.max(0.0, 1.0 - Math.max((double) apps, 0.0) / params.cap));
-}
-if (params.w_prior != 0.0) {
-  String source = doc['source'].size() == 0 ? '' : doc['source'].value;
-  def prior = params.priors.get(source);
-  t += params.w_prior * (prior == null ? params.prior_other : ((Number) prior).doubleValue());
-}
-return t;
-"""
+#: ranking.score.score over one document, rendered from ranking.linear.TERMS like the embedded
+#: engine's numpy (both proven equal to ranking/ by tests/search/test_engine_ranking.py). Painless
+#: knows Math.max for doubles only; day counts and application counts are small integers, exact as
+#: doubles, so the divisions give Python's values. One constant source so the node compiles it once.
+TOTAL_SCRIPT = render_painless(PAINLESS_INPUTS)
 
 
 # ----- names and index bodies ----------------------------------------------------------------------
@@ -183,19 +157,13 @@ def alias_swap(alias: str, new_index: str, old_indices: Iterable[str]) -> dict[s
 # ----- documents -----------------------------------------------------------------------------------
 def with_derived(doc: dict[str, Any]) -> dict[str, Any]:
     """The document plus its derived fields (the caller's dict is not modified)."""
-    lat = float(doc["location"]["lat"])
-    lon = float(doc["location"]["lon"])
-    x, y, z = unit_vector(lat, lon)
-    scores = doc.get("rome_scores") or {}
-    codes = dict.fromkeys(doc.get("rome_index_codes") or doc.get("romes") or [])
-    derived: dict[str, Any] = {"x": x, "y": y, "z": z,
-                               "rome_score_pairs": [f"{code}={float(scores.get(code, 0.0))!r}" for code in codes]}
-    published = parse_day(doc.get("published_at"))
-    expires = parse_day(doc.get("expires_at"))
-    if published is not None:
-        derived["published_day"] = published.toordinal()
-    if expires is not None:
-        derived["expires_day"] = expires.toordinal()
+    d = derive(doc)
+    derived: dict[str, Any] = {"x": d.x, "y": d.y, "z": d.z,
+                               "rome_score_pairs": [f"{code}={score!r}" for code, score in d.code_scores]}
+    if d.published_day is not None:
+        derived["published_day"] = d.published_day
+    if d.expires_day is not None:
+        derived["expires_day"] = d.expires_day
     return {**doc, DERIVED: derived}
 
 
@@ -225,7 +193,7 @@ def _point_params(query: MatchQuery) -> dict[str, float]:
 
 
 def filters(query: MatchQuery, today: date) -> list[dict[str, Any]]:
-    """The filter clauses of a query, the same rules as the embedded engine's `_filters`."""
+    """The filter clauses of a query, the same rules as the embedded engine's scan (`app.search.embedded.scan`)."""
     clauses: list[dict[str, Any]] = [{"terms": {"rome_index_codes": list(dict.fromkeys(query.romes))}}]
     if query.diploma_level is not None:
         clauses.append({"bool": {"should": [
@@ -260,7 +228,7 @@ def _opco_is(name: str) -> dict[str, Any]:
 
 
 def document_filters(query: MatchQuery) -> list[dict[str, Any]]:
-    """Clauses of the department, OPCO and source filters, the embedded engine's `_document_mask` rules."""
+    """Clauses of the department, OPCO and source filters, the embedded engine's `scan.document_mask` rules."""
     clauses: list[dict[str, Any]] = []
     if query.departments:
         codes = list(dict.fromkeys(query.departments))
@@ -320,18 +288,10 @@ def scan_body(query: MatchQuery, today: date, size: int = SCAN_SIZE,
 
 
 def total_params(query: MatchQuery, spec: LinearSpec) -> dict[str, Any]:
-    """Parameters of TOTAL_SCRIPT for one kind: the spec's constants as plain JSON numbers."""
-    w = spec.weights
+    """Parameters of TOTAL_SCRIPT for one kind: the terms' weights and constants as plain JSON numbers."""
     params: dict[str, Any] = {
         "located": bool(spec.located and query.located), "radius_km": EARTH_RADIUS_KM,
-        "w_distance": float(w["distance"]), "w_text": float(w["text"]), "w_freshness": float(w["freshness"]),
-        "w_hiring": float(w["hiring"]), "w_saturation": float(w["saturation"]), "w_prior": float(w["prior"]),
-        "edge": float(spec.distance_edge_value), "dscale": float(spec.distance_scale_km),
-        "today": spec.today.toordinal(), "half_life": float(spec.freshness_half_life_days),
-        "f_unknown": float(spec.freshness_unknown), "text_half": float(spec.text_half_score),
-        "cap": float(spec.application_cap), "score_max": float(spec.rome_score_max),
-        "priors": {name: float(value) for name, value in sorted(spec.priors.items())},
-        "prior_other": float(spec.prior_other), "codes": list(dict.fromkeys(query.romes)),
+        "codes": list(dict.fromkeys(query.romes)), **painless_params(spec),
     }
     if query.located:
         params.update(_point_params(query))
@@ -339,7 +299,7 @@ def total_params(query: MatchQuery, spec: LinearSpec) -> dict[str, Any]:
 
 
 def rank_sort(query: MatchQuery, spec: LinearSpec, sort: str) -> list[dict[str, Any]]:
-    """The embedded engine's per-kind SORT_SQL: total, distance, date and id in the order `sort` asks."""
+    """The embedded engine's sort keys (`select.sort_keys`): total, distance, date and id as `sort` asks."""
     total = {"_script": {"type": "number", "order": "desc",
                          "script": {"source": TOTAL_SCRIPT, "lang": "painless", "params": total_params(query, spec)}}}
     near = [_chord_sort(query)] if query.located else []
@@ -418,14 +378,8 @@ def hit_from(kind: str, raw: dict[str, Any], query: MatchQuery, rank_score: floa
     text_score = float32(raw_score) if query.text.strip() and raw_score else 0.0
     return Hit(kind, src["id"], src.get("source") or "", distance, lat, lon, max(asked, default=0.0),
                src.get("diploma_level"), tuple(c for c in CONTRACT_TYPES if c in contracts),
-               src.get("published_at"), _paris_day(expires),
+               src.get("published_at"), paris_day(expires),
                int(src.get("application_count") or 0), text_score, rank_score)
-
-
-def _paris_day(value: str | None) -> str | None:
-    """The Paris day of an expiry, as the embedded engine's hits carry it."""
-    day = parse_day(value)
-    return day.isoformat() if day else None
 
 
 def facets_from(aggs: dict[str, Any] | None, located: bool, total: int) -> dict[str, dict[str, int]]:

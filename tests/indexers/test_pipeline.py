@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-import app.search.elastic as elastic_module
-import app.search.embedded as embedded_module
+import app.search.elastic.bulk as elastic_module
+import app.search.embedded.builder as embedded_module
 from app.config import Settings
 from app.referentials import Referentials
 from app.search.contract import MatchQuery, SearchEngine

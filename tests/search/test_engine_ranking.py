@@ -104,3 +104,15 @@ def test_text_changes_the_order_towards_matching_documents(ranked_engine):
     matching = sum(h.text_score > 0 for h in ranked.hits)
     matching_without_text_weight = sum(h.text_score > 0 for h in plain.hits)
     assert matching > matching_without_text_weight
+
+
+def test_both_engines_render_their_formula_from_the_one_table_of_terms():
+    from app.search import es_queries
+    from app.search.embedded import rank as embedded_rank
+    from ranking.linear import TERMS, render_numpy, render_painless
+
+    assert embedded_rank.SOURCE == render_numpy(embedded_rank.NUMPY_INPUTS, "c.c2 is not None")
+    assert es_queries.TOTAL_SCRIPT == render_painless(es_queries.PAINLESS_INPUTS)
+    for term in TERMS:
+        assert f"w[{term.name!r}]" in embedded_rank.SOURCE
+        assert f"params.w_{term.name} != 0.0" in es_queries.TOTAL_SCRIPT

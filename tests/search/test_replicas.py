@@ -5,7 +5,8 @@ from datetime import date
 
 import pytest
 
-from app.search import elastic
+from app.search import es_queries
+from app.search.elastic import health as elastic_health
 from app.search.elastic import ConnectionConfig, ElasticEngine
 from tests.factories import make_documents
 from tests.search.fake_es import Canned, FakeServer
@@ -15,7 +16,7 @@ TODAY = date.today()
 
 
 def test_the_replica_wait_is_cut_into_waits_shorter_than_the_client_timeout(monkeypatch):
-    monkeypatch.setattr(elastic, "REPLICA_WAIT_S", 30.0)
+    monkeypatch.setattr(elastic_health, "REPLICA_WAIT_S", 30.0)
     server = FakeServer("opensearch").start()
     try:
         # OpenSearch answers a wait that ran out with 408 and the health body.
@@ -31,7 +32,7 @@ def test_the_replica_wait_is_cut_into_waits_shorter_than_the_client_timeout(monk
 
 def test_a_single_node_publishes_with_replicas_after_the_bounded_wait(opensearch_url, refs, monkeypatch, caplog):
     """One node can never hold a replica: the generation is swapped in yellow after the wait, with a warning."""
-    monkeypatch.setattr(elastic, "REPLICA_WAIT_S", 2.0)
+    monkeypatch.setattr(elastic_health, "REPLICA_WAIT_S", 2.0)
     engine = new_engine(opensearch_url)
     engine.replicas = 1
     docs = [d for d in make_documents(refs, 60, seed=5, codes=["D1102"], today=TODAY) if d["kind"] == "offer"]
@@ -50,6 +51,6 @@ def test_a_single_node_publishes_with_replicas_after_the_bounded_wait(opensearch
 
 @pytest.mark.parametrize("replicas", [0, 2])
 def test_index_body_builds_with_the_serving_replicas(replicas):
-    body = elastic.q.index_body("offer", "opensearch", shards=1, meta={}, replicas=replicas)
+    body = es_queries.index_body("offer", "opensearch", shards=1, meta={}, replicas=replicas)
     assert body["settings"]["index"]["number_of_replicas"] == replicas
     assert body["settings"]["index"]["refresh_interval"] == "-1"

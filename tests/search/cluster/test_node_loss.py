@@ -23,7 +23,7 @@ import pytest
 from app.config import Settings
 from app.search import build_engine
 from app.search.contract import MatchQuery
-from app.search import elastic
+from app.search.elastic import bulk as elastic_bulk
 from app.search.elastic import ElasticEngine
 from ranking import RankingContext
 from ranking.linear import linear_spec
@@ -146,7 +146,7 @@ def _put_primary_on(cluster: Cluster, index: str, target: str) -> None:
 
 def test_a_node_killed_under_search_load_and_during_a_build(cluster: Cluster, settings: Settings, refs,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(elastic, "CHUNK_DOCS", CHUNK)
+    monkeypatch.setattr(elastic_bulk, "CHUNK_DOCS", CHUNK)
     engine = build_engine(replace(settings, search_engine="opensearch", search_url=cluster.search_url,
                                   search_replicas=1, search_index_prefix=f"tc{uuid.uuid4().hex[:10]}"))
     assert isinstance(engine, ElasticEngine)
