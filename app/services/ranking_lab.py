@@ -7,7 +7,8 @@ from datetime import date
 from typing import Any
 
 from app.schemas import MatchRequestSchema
-from app.services.match import MatchService
+from app.services.match import MatchService, NoJobForText, TextNotAvailable, UnknownRome
+from app.services.places import UnknownPlace
 from ranking import Weights
 from ranking.evaluate import QueryRun
 from ranking.judged import JudgedQuery
@@ -15,6 +16,10 @@ from ranking.judged import JudgedQuery
 #: Results per query graded as its pool of candidates (the ideal of nDCG): the engine filters the
 #: same set whatever the weights, so a deep page of it stands for "every result this query has".
 POOL_SIZE = 100
+
+
+class QueryFailed(ValueError):
+    """A judged query the match service refuses, as the API would with a 400; the message names the query."""
 
 
 def result_properties(item: dict[str, Any], today: date) -> dict[str, Any]:
@@ -41,14 +46,29 @@ def match_params(query: JudgedQuery, page_size: int) -> dict[str, Any]:
 def run_query(service: MatchService, query: JudgedQuery, k: int = 10) -> tuple[QueryRun, list[dict[str, Any]]]:
     """Grades of the first k results and of the pool; also the first k results' properties."""
     today = service.today()
-    shown = [result_properties(i, today) for i in service.match(match_params(query, k))["items"]]
-    pool = [result_properties(i, today) for i in service.match(match_params(query, POOL_SIZE))["items"]]
+    name = f"query {query.query_id}"
+    shown = [result_properties(i, today) for i in run_one(service, match_params(query, k), name)["items"]]
+    pool = [result_properties(i, today) for i in run_one(service, match_params(query, POOL_SIZE), name)["items"]]
     pool_by_id = {(p["kind"], p["id"]): p for p in pool + shown}
     asked = tuple(match_params(query, k)["kinds"])
     run = QueryRun(query.query_id, tuple(float(query.grade(p)) for p in shown), tuple(p["kind"] for p in shown),
                    tuple(float(query.grade(p)) for p in pool_by_id.values()), asked,
                    tuple(sorted({p["kind"] for p in pool_by_id.values()})))
     return run, shown
+
+
+def run_one(service: MatchService, params: dict[str, Any], name: str = "search") -> dict[str, Any]:
+    """The match answer to loaded `params`; the service's refusals become QueryFailed naming `name`."""
+    try:
+        return service.match(params)
+    except TextNotAvailable:
+        raise QueryFailed(f"{name}: free text (q) needs the métier résolveur") from None
+    except NoJobForText:
+        raise QueryFailed(f"{name}: the text {params.get('q')!r} means no known job") from None
+    except UnknownRome as exc:
+        raise QueryFailed(f"{name}: unknown ROME code(s) {exc}") from None
+    except UnknownPlace as exc:
+        raise QueryFailed(f"{name}: {exc.field}: {exc.message}") from None
 
 
 def run_all(service: MatchService, weights: Weights, queries: Sequence[JudgedQuery],
