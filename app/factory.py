@@ -28,6 +28,7 @@ from app.http_hygiene import configure_logging, init_http_hygiene
 from app.store import get_store
 from app.web.recruiter_session import configure_sessions
 from app.services.live_weights import LiveWeights, reload_on_sighup
+from app.services.usage import UsageCounters
 
 
 def create_app(settings: Settings | None = None, engine: SearchEngine | None = None,
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
                                             DEV_PUBLIC_BASE_URL)
     store = get_store(settings.database_url)
     app.extensions["lba.store"] = store
+    # Searches, clicks and applications per result position; written every few seconds and at worker exit.
+    app.extensions["lba.usage"] = UsageCounters(store, clock.today, settings.usage_flush_seconds)
     init_http_hygiene(app, settings)  # before access: request id, CORS preflight, body limits, ProxyFix
     register_request_limits(app, settings.max_query_bytes)  # before access: a 414 costs no rate-limit write
     limiter = RateLimiter(storage_uri(settings.ratelimit_storage, settings.ratelimit_path), settings.ratelimit_window)
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     from app.api.communes import bp as communes_bp
     from app.api.metiers import bp as metiers_bp
     from app.api.contact import bp as contact_bp
+    from app.api.usage import bp as usage_bp
     from app.pages_contact import bp as contact_pages_bp
     app.register_blueprint(health_bp)
     app.register_blueprint(statistics_api_bp)
@@ -96,6 +100,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.register_blueprint(metiers_bp)
     app.register_blueprint(communes_bp)
     app.register_blueprint(contact_bp)
+    app.register_blueprint(usage_bp)
     app.register_blueprint(contact_pages_bp)
     from app.api.applications import bp as applications_bp
     from app.api.v2 import bp as v2_bp

@@ -248,3 +248,35 @@ def _grades_or_fail(parse, text: str, count: int) -> dict[int, int]:  # type: ig
         return parse(text, count)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--grade") from None
+
+
+def format_usage(report: dict) -> list[str]:
+    """The usage report as text lines: searches per surface, then CTR by surface, kind and position."""
+    lines = ["searches: " + (", ".join(f"{surface} {count}" for surface, count in sorted(report["searches"].items()))
+                             or "none")]
+    lines.append(f"{'surface':<8} {'kind':<10} {'pos':>4} {'impr.':>7} {'clicks':>7} {'CTR':>7} "
+                 f"{'appl.':>6} {'callb.':>6}")
+    for row in report["positions"]:
+        ctr = "-" if row.ctr is None else f"{row.ctr:.1%}"
+        lines.append(f"{row.surface:<8} {row.kind:<10} {row.position or '?':>4} {row.impressions:>7} {row.clicks:>7} "
+                     f"{ctr:>7} {row.applications:>6} {row.callbacks:>6}")
+    return lines
+
+
+@ranking_group.command("usage")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="First day counted (YYYY-MM-DD).")
+def usage_command(since) -> None:  # type: ignore[no-untyped-def]
+    """Click-through by result position and kind (clicks / impressions), with applications and callbacks.
+
+    Position "?" holds applications and callbacks that came from no result page (the API, a shared link).
+    """
+    from app.services.usage import position_report
+    from scripts.store_cli import open_store
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    report = position_report(open_store(settings), since.date() if since else None)
+    for line in format_usage(report):
+        click.echo(line)
