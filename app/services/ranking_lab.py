@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from app.schemas import MatchRequestSchema
@@ -88,3 +89,74 @@ def with_shared_pool(first: Sequence[QueryRun], second: Sequence[QueryRun]) -> t
         out_first.append(replace(run, pool=pool))
         out_second.append(replace(twin, pool=pool))
     return out_first, out_second
+
+
+# ----- the explain page (app/web/ranking_admin.py): one query under two weights, side by side -------------
+
+#: Results compared per side: the first page of the site and the next, where moves matter.
+SIDE_BY_SIDE_SIZE = 20
+
+
+def weights_files(folders: Sequence[str | Path]) -> dict[str, Path]:
+    """The *.toml files of `folders` by their label (the path below the code's root, or the full path)."""
+    root = Path(__file__).resolve().parents[2]
+    out: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*.toml")):
+            resolved = path.resolve()
+            try:
+                label = str(resolved.relative_to(root))
+            except ValueError:
+                label = str(resolved)
+            out[label] = resolved
+    return out
+
+
+def _rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for position, item in enumerate(answer["items"], start=1):
+        explained = item.get("explain") or {}
+        rows.append({"position": position, "key": f"{item['kind']}:{item['id']}", "kind": item["kind"], "id": item["id"],
+                     "title": item.get("title", ""), "city": (item.get("place") or {}).get("city") or "",
+                     "distance_km": item.get("distance_km"), "score": explained.get("total", item.get("score")),
+                     "components": explained.get("components", {})})
+    return rows
+
+
+def _moves(rows: list[dict[str, Any]], other: list[dict[str, Any]]) -> None:
+    """Mark each row with where it stands in `other`: up/down by how many ranks, new (absent there), same."""
+    there = {row["key"]: row["position"] for row in other}
+    for row in rows:
+        before = there.get(row["key"])
+        row["other_position"] = before
+        if before is None:
+            row["move"], row["shift"] = "new", None
+        else:
+            row["shift"] = before - row["position"]
+            row["move"] = "up" if row["shift"] > 0 else "down" if row["shift"] < 0 else "same"
+
+
+def side_by_side(service: MatchService, params: dict[str, Any], second: Any,
+                 size: int = SIDE_BY_SIDE_SIZE) -> dict[str, Any]:
+    """`params` (as MatchRequestSchema loads them) under the served weights and under `second` (ServedWeights).
+
+    Each row carries every score component; the second side's rows say how they moved from the first
+    (up/down/same/new) and the first side's rows whether they are gone under the second weights.
+    """
+    asked = {**params, "page": 1, "page_size": size, "explain": True}
+    first_answer = run_one(service, asked)
+    other = replace(service, weights=second.weights, weights_version=second.version)
+    second_answer = run_one(other, asked)
+    first, second_rows = _rows(first_answer), _rows(second_answer)
+    _moves(second_rows, first)
+    _moves(first, second_rows)
+    for row in first:  # seen from the first side, a result the second weights push out is "gone"
+        if row["move"] == "new":
+            row["move"] = "gone"
+    names = sorted({name for row in first + second_rows for name in row["components"]})
+    counts = {move: sum(1 for row in second_rows if row["move"] == move) for move in ("up", "down", "same", "new")}
+    counts["gone"] = sum(1 for row in first if row["move"] == "gone")
+    return {"first": {"version": service.weights_version, "rows": first},
+            "second": {"version": second.version, "rows": second_rows},
+            "components": names, "moves": counts, "total": first_answer["total"],
+            "romes": first_answer["romes"], "place": first_answer["place"], "radius_km": first_answer["radius_km"]}
