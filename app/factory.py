@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+import threading
 from typing import Any
 
 from flask import Flask
@@ -48,9 +48,9 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     init_communes(app)
     weights = LiveWeights(settings.ranking_weights or None)
     app.extensions["lba.weights"] = weights
-    app.extensions["lba.match"] = MatchService(app.extensions["lba.engine"], app.extensions["lba.refs"],
-                                               weights.current.weights, resolver=app.extensions.get("lba.resolver"),
-                                               today=clock.today, weights_version=weights.current.version)
+    app.extensions["lba.served_weights"] = weights.current
+    app.extensions["lba.match_lock"] = threading.Lock()
+    rebuild_match_service(app)
     weights.subscribe(lambda served: _use_weights(app, served))
     reload_on_sighup(weights)
     app.extensions["lba.certifications"] = Certifications(app.extensions["lba.engine"],
@@ -141,16 +141,32 @@ def _init_recruiter_offers(app: Flask, settings: Settings, store, clock: Clock) 
     app.extensions.setdefault("lba.openapi_paths", []).append(recruiter_paths)
 
 
+def rebuild_match_service(app: Flask) -> MatchService:
+    """Build the match service from what it is made of now (engine, referentials, résolveur, served weights).
+
+    The one place the service is (re)built, under one lock: a referentials reload (its own thread) and a
+    weights reload (a request's thread) landing together each rebuild from both latest parts, so neither
+    overwrites the other's change with a copy of the service it read before (the read-modify-write race
+    of two `replace(current, ...)`).
+    """
+    with app.extensions["lba.match_lock"]:
+        served = app.extensions["lba.served_weights"]
+        service = MatchService(app.extensions["lba.engine"], app.extensions["lba.refs"], served.weights,
+                               resolver=app.extensions.get("lba.resolver"), today=app.extensions["lba.clock"].today,
+                               weights_version=served.version)
+        app.extensions["lba.match"] = service
+        return service
+
+
 def _use_referentials(app: Flask, refs: Referentials) -> None:
     """Point what the app derives from the referentials at a newly loaded version (LiveReferentials hook)."""
     app.extensions["lba.refs"] = refs
     init_metiers(app)  # the métier index of the new ROME version (built here, in the reload's thread)
-    app.extensions["lba.match"] = replace(app.extensions["lba.match"], refs=refs,
-                                          resolver=app.extensions.get("lba.resolver"))
+    rebuild_match_service(app)
     init_communes(app)
 
 
 def _use_weights(app: Flask, served: Any) -> None:
     """Serve newly loaded ranking weights (LiveWeights hook); the match service is swapped whole."""
-    app.extensions["lba.match"] = replace(app.extensions["lba.match"], weights=served.weights,
-                                          weights_version=served.version)
+    app.extensions["lba.served_weights"] = served
+    rebuild_match_service(app)
