@@ -175,3 +175,33 @@ def test_judge_on_opensearch(opensearch_demo: dict, tmp_path: Path) -> None:
                                        "--grade", "1=3"], env=opensearch_demo)
     assert result.exit_code == 0, result.output
     assert load_judgements(team)[0].rules[0].grade == 3
+
+
+# ----- `lba ranking usage`: click-through by rank and kind from the usage counters --------------------------
+
+def test_usage_report_prints_click_through_by_position_and_kind(store_url: str) -> None:
+    from app.services.usage import UsageCounters
+    from app.store import get_store
+
+    days = iter([date(2026, 3, 1)] * 3 + [date(2026, 3, 10)] * 100)
+    usage = UsageCounters(get_store(store_url), lambda: next(days), flush_seconds=0)
+    usage.record("search", "api", n=5)  # before --since
+    usage.record("click", "site", "offer", 1, n=9)  # before --since
+    usage.record("impression", "site", "offer", 1, n=1)  # before --since
+    for _ in range(4):
+        usage.record_search("site", [{"kind": "offer"}, {"kind": "company"}])
+    usage.record("click", "site", "offer", 1, n=2)
+    usage.record("click", "site", "company", 2)
+    usage.record("application", "site", "company", 2)
+    usage.record("application", "api", "offer", 0)
+    result = CliRunner().invoke(main, ["ranking", "usage", "--since", "2026-03-05"], env={"DATABASE_URL": store_url})
+    print(result.output)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "searches: site 4"
+    rows = {tuple(line.split()[:3]): line.split()[3:] for line in lines[2:]}
+    assert rows[("site", "offer", "1")] == ["4", "2", "50.0%", "0", "0"]
+    assert rows[("site", "company", "2")] == ["4", "1", "25.0%", "1", "0"]
+    assert rows[("api", "offer", "?")] == ["0", "0", "-", "1", "0"]
+    everything = CliRunner().invoke(main, ["ranking", "usage"], env={"DATABASE_URL": store_url})
+    assert everything.output.splitlines()[0] == "searches: api 5, site 4"
