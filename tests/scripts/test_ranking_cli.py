@@ -205,3 +205,43 @@ def test_usage_report_prints_click_through_by_position_and_kind(store_url: str) 
     assert rows[("api", "offer", "?")] == ["0", "0", "-", "1", "0"]
     everything = CliRunner().invoke(main, ["ranking", "usage"], env={"DATABASE_URL": store_url})
     assert everything.output.splitlines()[0] == "searches: api 5, site 4"
+
+
+def test_judge_reads_a_running_service_through_its_url(demo_index_dir: Path, settings, tmp_path: Path) -> None:
+    """`--url`: the results come from a running service's /api/v1/match, numbered as it ranks them."""
+    import threading
+    from dataclasses import replace
+
+    import requests
+    from werkzeug.serving import make_server
+
+    from app.factory import create_app
+    from app.search.embedded import EmbeddedEngine as Engine
+    from app.store import upgraded_store
+
+    url = f"sqlite:///{tmp_path / 'lba.sqlite'}"
+    upgraded_store(url)
+    engine = Engine(demo_index_dir)
+    app = create_app(replace(settings, database_url=url, ratelimit_path=str(tmp_path / "rl.sqlite"),
+                             anonymous_rate=100000, embedding_model="none"), engine=engine)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        team = tmp_path / "team.csv"
+        result = CliRunner().invoke(main, ["judge", "--url", base, "--romes", "G1803", "--insee", "75056",
+                                           "--judgements", str(team), "--grade", "2=3"])
+        assert result.exit_code == 0, result.output
+        served = requests.get(f"{base}/api/v1/match", params={"romes": "G1803", "insee": "75056", "radius": 30,
+                                                              "page_size": 10}, timeout=30).json()["items"]
+        (query,) = load_judgements(team)
+        assert query.grade({"kind": served[1]["kind"], "id": served[1]["id"]}) == 3
+        assert query.grade({"kind": served[0]["kind"], "id": served[0]["id"]}) == 0
+        refused = CliRunner().invoke(main, ["judge", "--url", base, "--romes", "ZZ999", "--insee", "75056",
+                                            "--judgements", str(team), "--grade", "1=3"])
+        assert refused.exit_code == 1 and "400" in refused.output
+    finally:
+        server.shutdown()
+        thread.join(10)
+        engine.close()
