@@ -234,7 +234,8 @@ def judge_command(text: str, romes: str, insee: str, latitude: float | None, lon
     if not grades:
         raise click.ClickException("no result graded: nothing written")
     query_id = query_id or next_query_id(judgements_path)
-    row = {**params, "query_id": query_id, "judgements": id_rules([(items[n - 1], g) for n, g in sorted(grades.items())]),
+    graded = [(items[n - 1], grade) for n, grade in sorted(grades.items())]
+    row = {**params, "query_id": query_id, "judgements": id_rules(graded),
            "note": note or f"judged with lba judge ({len(grades)} of {len(items)} results)"}
     try:
         append_judged_query(judgements_path, row)
@@ -264,7 +265,8 @@ def format_usage(report: dict) -> list[str]:
 
 
 @ranking_group.command("usage")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="First day counted (YYYY-MM-DD).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="First day counted (YYYY-MM-DD).")
 def usage_command(since) -> None:  # type: ignore[no-untyped-def]
     """Click-through by result position and kind (clicks / impressions), with applications and callbacks.
 

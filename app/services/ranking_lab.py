@@ -116,7 +116,8 @@ def _rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for position, item in enumerate(answer["items"], start=1):
         explained = item.get("explain") or {}
-        rows.append({"position": position, "key": f"{item['kind']}:{item['id']}", "kind": item["kind"], "id": item["id"],
+        rows.append({"position": position, "key": f"{item['kind']}:{item['id']}", "kind": item["kind"],
+                     "id": item["id"],
                      "title": item.get("title", ""), "city": (item.get("place") or {}).get("city") or "",
                      "distance_km": item.get("distance_km"), "score": explained.get("total", item.get("score")),
                      "components": explained.get("components", {})})

@@ -1,4 +1,4 @@
-"""Usage counters: searches, result impressions, clicks, applications and callbacks per day, surface, kind and position."""
+"""Usage counters: searches, impressions, clicks, applications and callbacks per day, surface, kind and rank."""
 from __future__ import annotations
 
 import logging
@@ -37,10 +37,9 @@ class UsageError(ValueError):
 
 def _upsert(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """count = count + n for each row, in one statement per batch (SQLite ≥ 3.24 and PostgreSQL share the syntax)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = insert(usage_counters)
     statement = statement.on_conflict_do_update(index_elements=list(_KEY),
                                                 set_={"count": usage_counters.c.count + statement.excluded["count"]})
@@ -51,9 +50,9 @@ class UsageCounters:
     """Counts events in this process and adds them to the store's rows every `flush_seconds` (0: at once).
 
     A search costs a dict update under a lock; the write (one upsert of a few dozen rows) happens at most
-    every `flush_seconds` in the request that finds it due, and when a gunicorn worker exits (flush_all). Rows are written in key order, so
-    concurrent flushes of several workers take the rows' locks in one order (no deadlock on PostgreSQL);
-    the upsert adds, so they never overwrite each other's counts. A failed write keeps the counts for the
+    every `flush_seconds` in the request that finds it due, and when a gunicorn worker exits (flush_all).
+    Rows are written in key order, so concurrent flushes of several workers take the rows' locks in one
+    order (no deadlock on PostgreSQL); the upsert adds, so they never overwrite each other's counts. A failed write keeps the counts for the
     next flush: counting must never fail a search.
     """
 

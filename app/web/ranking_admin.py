@@ -59,7 +59,8 @@ def explain_page():
                 errors["form"] = [str(exc).split(": ", 1)[-1]]
     usage = position_report(current_app.extensions["lba.store"],
                             current_app.extensions["lba.clock"].today() - timedelta(days=USAGE_DAYS))
-    return render_template("espace_pro/admin_classement.html", admin=admin, values=values, weights_choices=sorted(files),
+    return render_template("espace_pro/admin_classement.html", admin=admin, values=values,
+                           weights_choices=sorted(files),
                            errors=errors, result=result, usage=usage, usage_days=USAGE_DAYS,
                            served=current_app.extensions["lba.match"].weights_version), 400 if errors else 200
 

@@ -37,7 +37,8 @@ def test_anonymous_goes_to_sign_in_and_non_admins_get_403(web_app):
     accounts = web_app.extensions["lba.accounts"]
     demoted = accounts.grant_admin("ancien-admin@lba.test")
     with web_app.extensions["lba.store"].begin() as conn:
-        conn.execute(sa.update(recruiter_accounts).where(recruiter_accounts.c.id == demoted["id"]).values(is_admin=False))
+        conn.execute(sa.update(recruiter_accounts).where(recruiter_accounts.c.id == demoted["id"])
+                     .values(is_admin=False))
     refused = sign_in(web_app, "ancien-admin@lba.test").get(PAGE)
     assert refused.status_code == 403 and "réservée aux administrateurs" in html.unescape(refused.text)
     accounts.grant_admin("validateur@opco.test", "Opco EP")  # an OPCO validator decides accounts, not ranking
@@ -83,7 +84,8 @@ def test_pasted_toml_is_checked_like_the_live_weights(web_app):
     web_app.extensions["lba.accounts"].grant_admin("lab2@lba.test")
     client = sign_in(web_app, "lab2@lba.test")
     token = csrf_token(client.get(PAGE).text)
-    bad = client.post(PAGE, data={"csrf_token": token, "romes": ROME, "insee": INSEE, "toml": "distance = 0.3\ntext = = 2\n"})
+    bad = client.post(PAGE, data={"csrf_token": token, "romes": ROME, "insee": INSEE,
+                                  "toml": "distance = 0.3\ntext = = 2\n"})
     assert bad.status_code == 400 and "line 2" in html.unescape(bad.text)
     same = client.post(PAGE, data={"csrf_token": token, "romes": ROME, "insee": INSEE, "radius": "30",
                                    "toml": "# no override: the defaults\n"})
@@ -91,7 +93,8 @@ def test_pasted_toml_is_checked_like_the_live_weights(web_app):
     # The served weights are the defaults too: nothing moves.
     moves = re.findall(r'lba-move--(up|down|new|same|gone)', html.unescape(same.text))
     assert moves and set(moves) == {"same"}
-    unknown = client.post(PAGE, data={"csrf_token": token, "romes": "ZZ999", "insee": INSEE, "weights": "ranking/weights.toml"})
+    unknown = client.post(PAGE, data={"csrf_token": token, "romes": "ZZ999", "insee": INSEE,
+                                      "weights": "ranking/weights.toml"})
     assert unknown.status_code == 400
     outside = client.post(PAGE, data={"csrf_token": token, "romes": ROME, "insee": INSEE, "weights": "/etc/passwd"})
     assert outside.status_code == 400 and "Choisissez un fichier" in html.unescape(outside.text)

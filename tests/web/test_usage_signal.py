@@ -50,7 +50,8 @@ def test_the_click_beacon_counts_and_refuses_with_the_one_error_shape(client, we
     ok = client.post("/api/v1/usage/clicks", data='{"kind": "offer", "position": 3, "surface": "site"}',
                      content_type="text/plain;charset=UTF-8")
     assert ok.status_code == 204
-    assert client.post("/api/v1/usage/clicks", json={"kind": "company", "position": 1, "surface": "widget"}).status_code == 204
+    widget = client.post("/api/v1/usage/clicks", json={"kind": "company", "position": 1, "surface": "widget"})
+    assert widget.status_code == 204
     bad = client.post("/api/v1/usage/clicks", json={"kind": "person", "position": 0})
     assert bad.status_code == 400
     body = bad.get_json()
