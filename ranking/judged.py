@@ -148,3 +148,61 @@ def format_rules(rules: Sequence[Rule]) -> str:
     def value(c: Condition) -> str:
         return f"{c.value:g}" if isinstance(c.value, float) else str(c.value)
     return " | ".join(";".join(f"{c.name}{c.op}{value(c)}" for c in r.conditions) + f" => {r.grade}" for r in rules)
+
+
+def parse_grades(text: str, count: int) -> dict[int, int]:
+    """`1=3,2=1,5=0` → {position: grade} for results numbered 1..count; ValueError naming the bad part."""
+    grades: dict[int, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        position, equals, grade = part.partition("=")
+        if not equals or not position.strip().isdigit() or grade.strip() not in {str(g) for g in GRADES}:
+            raise ValueError(f"{part!r} is not `position=grade` with a grade 0-3")
+        number = int(position)
+        if not 1 <= number <= count:
+            raise ValueError(f"position {number} is not among the {count} results shown")
+        grades[number] = int(grade)
+    return grades
+
+
+def id_rules(graded: Sequence[tuple[Mapping[str, Any], int]]) -> str:
+    """Rules grading each result by kind and id (`kind=offer;id=X => 3`), best grade first."""
+    ordered = sorted(graded, key=lambda pair: -pair[1])
+    return format_rules([Rule((Condition("kind", "=", str(r["kind"])), Condition("id", "=", str(r["id"]))), grade)
+                         for r, grade in ordered])
+
+
+def next_query_id(path: str | Path, prefix: str = "j") -> str:
+    """The first `prefix`NNN id not used in the judgements file at `path` (j001 for a new file)."""
+    used: set[str] = set()
+    if Path(path).exists():
+        with open(path, newline="", encoding="utf-8") as handle:
+            used = {(row.get("query_id") or "").strip() for row in csv.DictReader(handle)}
+    number = 1
+    while f"{prefix}{number:03d}" in used:
+        number += 1
+    return f"{prefix}{number:03d}"
+
+
+def append_judged_query(path: str | Path, row: Mapping[str, Any]) -> JudgedQuery:
+    """Append one query row (COLUMNS) to the CSV at `path`, header first for a new file.
+
+    The row is checked first with every earlier row (a duplicate id, a bad rule), so the file never holds
+    a line `load_judgements` would refuse.
+    """
+    path = Path(path)
+    line = {name: "" if row.get(name) is None else str(row.get(name)) for name in COLUMNS}
+    earlier: list[dict[str, str]] = []
+    if path.exists() and path.stat().st_size:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if tuple(reader.fieldnames or ()) != COLUMNS:
+                raise JudgementError(f"{path}: its header is not the documented columns")
+            earlier = list(reader)
+    checked = read_judgements(earlier + [line], str(path))[-1]
+    new = not earlier and not (path.exists() and path.stat().st_size)
+    with open(path, "a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow(line)
+    return checked

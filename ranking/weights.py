@@ -178,3 +178,12 @@ def load_weights(path: str | os.PathLike[str]) -> Weights:
         except tomllib.TOMLDecodeError as error:
             raise WeightsError(f"{os.fspath(path)} is not valid TOML: {error}") from None
     return weights_from_mapping(data, origin=os.fspath(path))
+
+
+def weights_from_toml(text: str, origin: str = "TOML text") -> Weights:
+    """Weights from TOML text, checked exactly as load_weights checks a file (its errors name the line)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise WeightsError(f"{origin} is not valid TOML: {error}") from None
+    return weights_from_mapping(data, origin=origin)

@@ -281,9 +281,10 @@ from scripts.recruiters_cli import recruiters_group  # noqa: E402
 
 main.add_command(recruiters_group)
 
-from scripts.ranking_cli import ranking_group  # noqa: E402
+from scripts.ranking_cli import judge_command, ranking_group  # noqa: E402
 
 main.add_command(ranking_group)
+main.add_command(judge_command)
 
 
 if __name__ == "__main__":

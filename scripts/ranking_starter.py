@@ -36,6 +36,37 @@ def rules(kinds: str, radius: int) -> str:
     return " | ".join(out)
 
 
+# Free-text queries (`q`): what young people type for some of the busiest jobs above, resolved by the
+# métier résolveur as the API resolves them; the last one names its city in the text (no insee).
+TEXTS = [("serveur", "75056"), ("secrétaire", "69123"), ("agent d'entretien", "13055"),
+         ("vendeuse prêt-à-porter", "31555"), ("chauffeur poids lourd", "44109"),
+         ("préparateur de commandes", "33063"), ("commis de cuisine", "59350"), ("aide-soignant", "67482"),
+         ("agent de sécurité", "34172"), ("maçon", "35238"), ("électricien", "06088"),
+         ("cuisinier à Lyon", "")]
+
+
+def free_text_rows() -> list[dict]:
+    """Judged free-text queries, graded by the same guidelines as the ROME ones."""
+    rows = []
+    for n, (text, insee) in enumerate(TEXTS):
+        radius, kinds = RADII[n % len(RADII)], KINDS[n % len(KINDS)]
+        judged = rules(kinds, radius)
+        parse_rules(judged)
+        rows.append({"query_id": f"t{n + 1:03d}", "q": text, "romes": "", "insee": insee, "latitude": "",
+                     "longitude": "", "radius": radius, "kinds": kinds, "judgements": judged,
+                     "note": f"text {text!r}" + (f" around {insee}" if insee else "") + f", {radius} km"})
+    return rows
+
+
+def write_free_text(out: str = "ranking/judgements/free_text.csv") -> int:
+    """Write the free-text judged queries."""
+    with open(Path(out), "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, COLUMNS)
+        writer.writeheader()
+        writer.writerows(free_text_rows())
+    return 0
+
+
 def main(out: str = "ranking/judgements/starter.csv") -> int:
     rows = []
     for n in range(66):
@@ -55,4 +86,6 @@ def main(out: str = "ranking/judgements/starter.csv") -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--free-text"]:
+        sys.exit(write_free_text(*sys.argv[2:]))
     sys.exit(main(*sys.argv[1:]))

@@ -63,6 +63,8 @@ def create_application():
         target_kind="offer" if "offer_id" in data else "company",
         target_id=data.get("offer_id") or data["company_siret"], caller=data["caller"], answers=data["answers"])
     status, answer = get_application_service().submit(application, key, f"v1:{scope}")
+    # Counted at position 0: the API does not say which result (if any) the application came from.
+    current_app.extensions["lba.usage"].record("application", "api", application.target_kind, 0)
     return answer, status
 
 

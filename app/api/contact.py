@@ -78,6 +78,7 @@ def create_callback():
                                             base_url())
     except callbacks.CallbackError as exc:
         raise _refused(exc) from None
+    current_app.extensions["lba.usage"].record("callback", "api", "formation", 0)
     return created, 202
 
 

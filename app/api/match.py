@@ -47,6 +47,12 @@ def run_match(params: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+def counted(answer: dict[str, Any]) -> dict[str, Any]:
+    """`answer`, its search counted once in the usage counters (surface api)."""
+    current_app.extensions["lba.usage"].record_search("api", answer["items"])
+    return answer
+
+
 def _job_suggestions(text: str, count: int = 5) -> list[str]:
     """Job titles to offer when the text means no job: autocomplete's best, or common titles."""
     index = current_app.extensions.get("lba.metiers")
@@ -63,22 +69,22 @@ FALLBACK_SUGGESTIONS = ("Vendeur / Vendeuse en boulangerie-pâtisserie", "Cuisin
 @bp.get("/match")
 def match_endpoint():
     """Formations, offers and companies for a job near a place, ranked and blended in one list."""
-    return run_match(load_query(_match_schema))
+    return counted(run_match(load_query(_match_schema)))
 
 
 @bp.get("/formations")
 def formations_endpoint():
     """Training courses only."""
-    return run_match({**load_query(_kind_schema), "kinds": ["formation"]})
+    return counted(run_match({**load_query(_kind_schema), "kinds": ["formation"]}))
 
 
 @bp.get("/offers")
 def offers_endpoint():
     """Apprenticeship offers only."""
-    return run_match({**load_query(_kind_schema), "kinds": ["offer"]})
+    return counted(run_match({**load_query(_kind_schema), "kinds": ["offer"]}))
 
 
 @bp.get("/companies")
 def companies_endpoint():
     """Companies likely to hire (spontaneous applications) only."""
-    return run_match({**load_query(_kind_schema), "kinds": ["company"]})
+    return counted(run_match({**load_query(_kind_schema), "kinds": ["company"]}))

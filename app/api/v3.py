@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from app.api import load_query
@@ -164,4 +164,5 @@ def jobs_search():
     # run_match turns unknown ROME codes into our 400; it is called once per page and kind.
     answer = search(run_match, params, filters, ctx)
     count_results(len(answer["jobs"]) + len(answer["recruiters"]))
+    current_app.extensions["lba.usage"].record_search("api", ())  # one search, whatever its pages and kinds
     return answer

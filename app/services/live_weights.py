@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ranking import DEFAULT_WEIGHTS, Weights, WeightsError, load_weights
+from ranking.weights import weights_from_toml
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,11 @@ def read_weights(path: str | Path) -> ServedWeights:
     """Weights of `path` with their version; WeightsError (naming the line for TOML errors) when malformed."""
     content = Path(path).read_bytes()
     return ServedWeights(load_weights(path), weights_version(content))
+
+
+def parse_weights(text: str, origin: str = "TOML text") -> ServedWeights:
+    """Weights of TOML `text` (a pasted file) with the version its file would have; WeightsError when malformed."""
+    return ServedWeights(weights_from_toml(text, origin), weights_version(text.encode("utf-8")))
 
 
 class LiveWeights:

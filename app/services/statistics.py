@@ -169,6 +169,7 @@ class StatisticsService:
             application_answers = _answers(conn, applications.c.created_at, applications.c.intention_at)
             callback_answers = _answers(conn, callback_requests.c.created_at, callback_requests.c.answered_at)
             breakdown = searchable_breakdown(conn, self._regions(), now)
+            searches = searches_per_month(conn, since, months)
         return {
             "computed_at": now.astimezone(timezone.utc).isoformat(timespec="seconds"),
             "searchable": searchable,
@@ -176,7 +177,25 @@ class StatisticsService:
             "months": [{"month": m, "applications": sent[m], "callback_requests": callbacks[m]} for m in months],
             "application_answers": application_answers,
             "callback_answers": callback_answers,
+            "searches_per_month": [{"month": m, "searches": searches[m]} for m in months],
         }
+
+
+# ----- searches per month, from the usage counters (app/services/usage.py; revision 0005) -------------------
+
+def searches_per_month(conn: sa.Connection, since: datetime, months: list[str]) -> dict[str, int]:
+    """Searches of every surface (API, site, widget) per month since `since`, from the daily usage counters."""
+    from app.store.usage import usage_counters
+
+    counts = dict.fromkeys(months, 0)
+    query = (sa.select(usage_counters.c.day, sa.func.sum(usage_counters.c.count))
+             .where(usage_counters.c.event == "search", usage_counters.c.day >= since.date())
+             .group_by(usage_counters.c.day))
+    for day, total in conn.execute(query):
+        key = day.strftime("%Y-%m")
+        if key in counts:
+            counts[key] += int(total)
+    return counts
 
 
 def get_statistics() -> StatisticsService:

@@ -30,5 +30,7 @@ def init_app(app: Flask) -> None:
     app.extensions["lba.accounts"] = build_account_service(app)  # the recruiter accounts (sign-in, validation)
     app.register_blueprint(recruiter_accounts_bp)
     app.register_blueprint(recruiter_offers_bp)  # /espace-pro: dashboard, offer form, CFAs, e-mailed links
+    from app.web.ranking_admin import bp as ranking_admin_bp
+    app.register_blueprint(ranking_admin_bp)  # /espace-pro/admin/classement: the ranking lab's explain page
     register_page_headers(app)
     register_page_errors(app)

@@ -16,7 +16,8 @@ csrf = CSRFProtect()
 
 #: JSON API blueprints authenticated by an API key or anonymous (never by the session cookie).
 EXEMPT_BLUEPRINTS = ("health", "match", "details", "openapi", "v3", "v3_jobs", "v2", "metiers", "communes", "contact",
-                     "statistics_api")
+                     "statistics_api",
+                     "usage")
 #: JSON views of blueprints that also serve forms (the `applications` blueprint serves the reply page).
 EXEMPT_VIEWS = ("app.api.applications.create_application", "app.api.applications.reply_api")
 MESSAGE = ("Le formulaire n'a pas pu être envoyé : la page était ouverte depuis trop longtemps, ou elle ne vient "

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, url_for
+from flask import Blueprint, current_app, request, url_for
 from flask.sansio.blueprints import BlueprintSetupState
 
 from app.web.assets import page_files
@@ -28,13 +28,34 @@ def asset_url(name: str) -> str:
     return url
 
 
-def detail_url(item: dict[str, Any], widget: bool = False, caller: str | None = None) -> str:
-    """The page of one result: /formations/<id>, /offres/<id>, /entreprises/<siret> (under /widget in the widget)."""
+def detail_url(item: dict[str, Any], widget: bool = False, caller: str | None = None,
+               position: int | None = None) -> str:
+    """The page of one result: /formations/<id>, /offres/<id>, /entreprises/<siret> (under /widget in the widget).
+
+    `position`, the result's rank on its results page, rides along as `rang` so an application or callback
+    made from the detail page is counted at that rank (app/services/usage.py).
+    """
     endpoint = {"formation": "formation", "offer": "offer", "company": "company"}[item["kind"]]
     arg = {"formation": "formation_id", "offer": "offer_id", "company": "siret"}[item["kind"]]
     if widget:
-        return url_for(f"widget.{endpoint}", **{arg: item["id"]}, caller=caller or None)
-    return url_for(f"pages.{endpoint}", **{arg: item["id"]})
+        return url_for(f"widget.{endpoint}", **{arg: item["id"]}, caller=caller or None, rang=position or None)
+    return url_for(f"pages.{endpoint}", **{arg: item["id"]}, rang=position or None)
+
+
+def result_rank() -> int | None:
+    """The `rang` of this request (the result's rank it came from), when it is a sensible one."""
+    value = request.args.get("rang", "")
+    return int(value) if value.isdigit() and 0 < int(value) <= 1000 else None
+
+
+def result_origin(widget: bool = False) -> dict[str, Any]:
+    """Query arguments an application or callback link carries: the result's rank, and `depuis=widget`."""
+    out: dict[str, Any] = {}
+    if result_rank():
+        out["rang"] = result_rank()
+    if widget:
+        out["depuis"] = "widget"
+    return out
 
 
 def french_date(value: Any) -> str:
@@ -53,7 +74,7 @@ def register_template_helpers(bp: Blueprint) -> None:
     def install(state: BlueprintSetupState) -> None:
         settings = state.app.extensions["lba.settings"]
         state.app.jinja_env.globals.update({
-            "asset_url": asset_url, "page_files": page_files, "detail_url": detail_url,
+            "asset_url": asset_url, "page_files": page_files, "detail_url": detail_url, "result_origin": result_origin,
             "query_string": query_string, "KIND_LABELS": KIND_LABELS, "KIND_BADGES": KIND_BADGES,
             "DIPLOMAS": DIPLOMAS, "CONTRACTS": CONTRACTS, "KINDS": KINDS, "RADII": RADII, "SORTS": SORTS,
             "APPLICANT_TYPES": APPLICANT_TYPES, "CALLBACK_REASONS": CALLBACK_REASONS,

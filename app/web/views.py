@@ -13,8 +13,8 @@ from app.services.details import Gone, NotFound, get_item
 from app.web import actions, uploads
 from app.web.forms import (ApplicationFormSchema, CallbackFormSchema, OptOutFormSchema, SearchFormSchema,
                            UploadedCv, check_cv)
-from app.web.results import SearchRefused, run_search
-from app.web.templating import register_template_helpers
+from app.web.results import PAGE_SIZE, SearchRefused, run_search
+from app.web.templating import register_template_helpers, result_rank
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
 register_template_helpers(bp)
@@ -48,6 +48,9 @@ def search_page(template: str, args: Any = None, widget: bool = False, **context
         return render_template(template, errors=exc.normalized_messages(), page=None, **context), 400
     except SearchRefused as exc:
         return render_template(template, errors=exc.errors, page=None, **context), 400
+    first = (page.form["page"] - 1) * PAGE_SIZE + 1
+    current_app.extensions["lba.usage"].record_search("widget" if widget else "site", page.answer["items"], first,
+                                                      new_search=page.form["page"] == 1)
     return render_template(template, errors={}, page=page, **context)
 
 
@@ -107,11 +110,18 @@ def _apply(kind: str, doc_id: str):
                                "que vous avez saisi est conservé."]}
         else:
             uploads.discard(token or "")
+            _count_from_result("application", kind)
             return redirect(url_for("pages.application_sent", kind=kind, doc_id=doc_id, ref=receipt.reference))
     if cv is not None and token is None:
         token = uploads.keep(cv)  # so the corrected form need not choose the file again
     return render_template("apply.html", item=item, errors=errors, values=request.form,
                            cv={"name": cv.filename, "token": token} if cv else None), 400
+
+
+def _count_from_result(event: str, kind: str) -> None:
+    """Count an application or callback at the rank of the result it came from (0: not from a result page)."""
+    surface = "widget" if request.args.get("depuis") == "widget" else "site"
+    current_app.extensions["lba.usage"].record(event, surface, kind, result_rank() or 0)
 
 
 def _submitted_cv() -> tuple[UploadedCv | None, str | None, list[str]]:
@@ -167,6 +177,7 @@ def callback(formation_id: str):
         errors = {"form": ["Les demandes de rappel sont momentanément indisponibles : réessayez plus tard, ce "
                            "que vous avez saisi est conservé."]}
     else:
+        _count_from_result("callback", "formation")
         return redirect(url_for("pages.callback_sent", formation_id=formation_id, ref=receipt.reference))
     return render_template("callback.html", item=item, errors=errors, values=request.form), 400
 

@@ -118,3 +118,45 @@ def test_sighup_style_request_reloads_at_once_and_a_bad_file_keeps_the_old_weigh
     assert not live.check() and live.current.weights.distance == 0.5
     now[0] += 10
     assert not live.check()  # the refused stamp is not read again until the file changes
+
+
+def test_a_weights_reload_and_a_referentials_reload_at_once_both_land(app) -> None:
+    """The two reload hooks racing (each in its thread, released together) never lose each other's change."""
+    from app.factory import _use_referentials, _use_weights
+    from app.services.live_weights import parse_weights
+
+    original_refs = app.extensions["lba.refs"]
+    try:
+        # Mid-way through a referentials reload (new tables set, métier index being built), a weights reload
+        # rebuilds the service from every latest part: it already holds the new tables.
+        halfway = replace(original_refs)
+        app.extensions["lba.refs"] = halfway
+        _use_weights(app, parse_weights("distance = 0.25\n"))
+        assert app.extensions["lba.match"].refs is halfway
+        for round_ in range(30):
+            refs = replace(original_refs)  # same tables, a new object: the service must hold this one
+            served = parse_weights(f"distance = {0.2 + round_ / 1000:.3f}\n")
+            barrier = threading.Barrier(2)
+            errors: list[BaseException] = []
+
+            def run(hook, value):  # type: ignore[no-untyped-def]
+                try:
+                    barrier.wait(5)
+                    hook(app, value)
+                except BaseException as exc:  # noqa: BLE001 - reported below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=run, args=(_use_referentials, refs)),
+                       threading.Thread(target=run, args=(_use_weights, served))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            assert not errors
+            service = app.extensions["lba.match"]
+            assert service.refs is refs and service.weights == served.weights, round_
+            assert service.weights_version == served.version
+            assert service.resolver == app.extensions["lba.resolver"]
+    finally:
+        _use_referentials(app, original_refs)
+        _use_weights(app, app.extensions["lba.weights"].current)

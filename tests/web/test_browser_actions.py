@@ -10,13 +10,28 @@ from tests.web.browser import assert_accessible, screenshot
 from tests.web.conftest import CITY_WORDS, INSEE, PDF, ROME, ROME_WORDS, deliver_outbox
 
 
+def _applications_at(web_app, rank: int) -> int:
+    """Site applications to companies counted at `rank` (pending counts written first)."""
+    import sqlalchemy as sa
+
+    from app.store import usage_counters as table
+
+    web_app.extensions["lba.usage"].flush()
+    with web_app.extensions["lba.store"].connect() as conn:
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(table.c.count), 0)).where(
+            table.c.event == "application", table.c.surface == "site", table.c.kind == "company",
+            table.c.position == rank)).scalar_one())
+
+
 def test_spontaneous_application(page, width, demo_targets, web_app, smtp_sink):
     siret = demo_targets["company"]
     page.goto(f"/recherche?metier={ROME_WORDS}&romes={ROME}&lieu={CITY_WORDS}&insee={INSEE}&radius=60&kinds=companies")
-    link = page.locator(f".lba-result a[href='/entreprises/{siret}']")
+    link = page.locator(f".lba-result a[href^='/entreprises/{siret}?rang=']")
     while not link.count():  # the company may be on a later page
         page.click(".fr-pagination__link--next")
         page.wait_for_selector("#titre-resultats")
+    rank = int(link.get_attribute("href").split("?rang=")[1])
+    applications_before = _applications_at(web_app, rank)
     link.click()
     page.wait_for_selector("h1")
     screenshot(page, "detail-company")
@@ -48,6 +63,8 @@ def test_spontaneous_application(page, width, demo_targets, web_app, smtp_sink):
     page.click("button[type=submit]")  # no new file: the kept CV goes with it
     page.wait_for_selector("text=Votre candidature a été envoyée")
     assert urlsplit(page.url).path == f"/postuler/envoyee/company/{siret}"
+    # Counted at the rank of the result it came from (the usage counters: no personal data).
+    assert _applications_at(web_app, rank) == applications_before + 1
     screenshot(page, "apply-done")
     assert_accessible(page, "application sent")
     # The worker delivers it: the company gets the PDF typed in the browser, the applicant a confirmation.

@@ -23,3 +23,35 @@ def test_public_page_is_accessible(page, index_runs, path: str, name: str):
         assert page.locator("#candidatures-tableau tbody tr").count() == 12
         assert page.locator("#regions-tableau tbody tr").count() >= 13
         assert page.locator("#par-source tbody tr").count() == 3
+
+
+def test_ranking_lab_page_is_accessible(page, web_app):
+    """An administrator signs in by magic link, compares the served weights with the worse file: axe passes."""
+    import re
+
+    import sqlalchemy as sa
+
+    from app.store import outbox
+    from tests.web.conftest import INSEE, ROME
+
+    web_app.extensions["lba.accounts"].grant_admin("navigateur@lba.test")
+    page.goto("/espace-pro/connexion")
+    page.fill("#email", "navigateur@lba.test")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    with web_app.extensions["lba.store"].connect() as conn:
+        body = conn.execute(sa.select(outbox.c.text_body).where(outbox.c.kind == "recruiter.login")
+                            .order_by(outbox.c.id.desc())).scalars().first()
+    page.goto(re.search(r"https?://[^/\s]+(/espace-pro/connexion/lien\?token=\S+)", body).group(1))
+    page.click("#connexion-confirmer")
+    page.wait_for_load_state()
+    page.goto("/espace-pro/admin/classement")
+    page.fill("#romes", ROME)
+    page.fill("#insee", INSEE)
+    page.select_option("#weights", "ranking/examples/worse.toml")
+    page.click("#classement-comparer")
+    page.wait_for_selector("#comparaison")
+    assert page.locator("#seconds-poids tbody tr").count() == 20
+    assert page.locator("#seconds-poids .lba-move--up, #seconds-poids .lba-move--down").count() > 0
+    assert_accessible(page, "ranking-lab")
+    screenshot(page, "ranking-lab")

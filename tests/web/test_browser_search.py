@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+from tests.store.databases import wait_for
 from tests.web.browser import assert_accessible, screenshot
 from tests.web.conftest import CITY_WORDS, INSEE, ROME, ROME_WORDS
 
@@ -34,7 +35,21 @@ def search(page) -> None:
     page.wait_for_selector("#titre-resultats")
 
 
-def test_search_filter_and_detail(page, width):
+def _clicks(web_app, kind: str, position: int) -> int:
+    """Clicks counted so far at this rank (the app's pending counts written first)."""
+    import sqlalchemy as sa
+
+    from app.store import usage_counters
+
+    web_app.extensions["lba.usage"].flush()
+    table = usage_counters
+    with web_app.extensions["lba.store"].connect() as conn:
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(table.c.count), 0)).where(
+            table.c.event == "click", table.c.surface == "site", table.c.kind == kind,
+            table.c.position == position)).scalar_one())
+
+
+def test_search_filter_and_detail(page, width, web_app):
     search(page)
     query = parse_qs(urlsplit(page.url).query)
     assert query["romes"] == [ROME] and query["insee"] == [INSEE] and query["radius"] == ["60"]
@@ -77,10 +92,13 @@ def test_search_filter_and_detail(page, width):
     assert page.locator(".lba-result").count() == counts["offers"]
     assert int(page.inner_text(".lba-count[data-kind=companies]").strip("()")) == counts["companies"]
 
-    # Detail of the first offer.
+    # Detail of the first offer; site.js's beacon counts the click at rank 1 (under the page's CSP).
+    before = _clicks(web_app, "offer", 1)
     page.click(".lba-result >> nth=0 >> a")
     page.wait_for_selector("h1")
     assert urlsplit(page.url).path.startswith("/offres/")
+    assert parse_qs(urlsplit(page.url).query)["rang"] == ["1"]
+    assert wait_for(lambda: _clicks(web_app, "offer", 1) == before + 1, timeout_s=10)
     screenshot(page, "detail-offer")
     assert_accessible(page, "offer detail")
 

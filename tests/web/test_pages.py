@@ -60,7 +60,9 @@ def test_results_match_the_match_service(client, web_app):
         "romes": [ROME], "insee": INSEE, "radius": 60.0, "kinds": ["formation", "offer", "company"], "page": 2,
         "page_size": 20, "sort": "relevance"})
     html = client.get(SEARCH + "&page=2").get_data(as_text=True)
-    ids = [link.split("/", 2)[2] for link in titles(html)]
+    # Each link carries its rank in the whole list (`rang`, for the usage counters): 21..40 on page 2.
+    ids = [link.split("/", 2)[2].split("?rang=")[0] for link in titles(html)]
+    assert [link.split("?rang=")[1] for link in titles(html)] == [str(n) for n in range(21, 41)]
     assert ids == [quote(item["id"], safe="") if item["kind"] == "formation" else item["id"]
                    for item in answer["items"]]
 

@@ -166,6 +166,20 @@
     });
   }
 
+  /* Result links: count the click at its rank and kind (nothing about who) with a beacon to our own API, which
+     the browser sends even as the page unloads; CSP connect-src 'self' allows it. */
+  function clickBeacon() {
+    if (!navigator.sendBeacon) return;
+    document.querySelectorAll("a[data-lba-click]").forEach(function (link) {
+      link.addEventListener("click", function () {
+        var body = JSON.stringify({kind: link.getAttribute("data-lba-click"), surface: link.getAttribute("data-lba-surface"),
+          position: parseInt(link.getAttribute("data-lba-position"), 10)});
+        // A string goes as text/plain, a CORS-safelisted type every browser's beacon sends; the API reads JSON.
+        navigator.sendBeacon("/api/v1/usage/clicks", body);
+      });
+    });
+  }
+
   function errorsFocus() {
     var summary = document.getElementById("erreurs");
     if (summary) summary.focus();
@@ -175,5 +189,6 @@
   aroundMe();
   mapToggle();
   widgetMessages();
+  clickBeacon();
   errorsFocus();
 })();
