@@ -58,6 +58,7 @@ class MonthSchema(Schema):
         unknown = INCLUDE  # more monthly series may be added; a client ignores those it does not know
 
     month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+    searches = fields.Integer(required=True, metadata={"description": "searches made (API, site and widget)"})
     applications = fields.Integer(required=True)
     callback_requests = fields.Integer(required=True)
 

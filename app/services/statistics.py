@@ -174,10 +174,10 @@ class StatisticsService:
             "computed_at": now.astimezone(timezone.utc).isoformat(timespec="seconds"),
             "searchable": searchable,
             "searchable_breakdown": breakdown,
-            "months": [{"month": m, "applications": sent[m], "callback_requests": callbacks[m]} for m in months],
+            "months": [{"month": m, "searches": searches[m], "applications": sent[m], "callback_requests": callbacks[m]}
+                       for m in months],
             "application_answers": application_answers,
             "callback_answers": callback_answers,
-            "searches_per_month": [{"month": m, "searches": searches[m]} for m in months],
         }
 
 

@@ -15,7 +15,7 @@ def statistics():
     """Searchable documents by kind, source and region, applications and callback requests per month, answer rates."""
     figures = get_statistics().figures()
     charts = {name: bars([(row["month"], row[name]) for row in figures["months"]])
-              for name in ("applications", "callback_requests")}
+              for name in ("searches", "applications", "callback_requests")}
     return render_template("statistics.html", figures=figures, charts=charts, month_label=month_label,
                            chart_size={"width": WIDTH, "height": HEIGHT, "baseline": BASELINE},
                            regions_chart=regions_chart(figures["searchable_breakdown"]["by_region"]),

@@ -17,9 +17,10 @@ def test_public_page_is_accessible(page, index_runs, path: str, name: str):
     assert_accessible(page, name)
     screenshot(page, name)
     if name == "statistics":
-        # Each chart is an image with a name, and its figures are in a table beside it: the monthly ones and
+        # Each chart is an image with a name, and its figures are in a table beside it: the three monthly ones and
         # the documents per region of the index runs.
-        assert page.locator("svg.lba-chart[role=img]").count() == 3
+        assert page.locator("svg.lba-chart[role=img]").count() == 4
+        assert page.locator("#recherches-tableau tbody tr").count() == 12
         assert page.locator("#candidatures-tableau tbody tr").count() == 12
         assert page.locator("#regions-tableau tbody tr").count() >= 13
         assert page.locator("#par-source tbody tr").count() == 3

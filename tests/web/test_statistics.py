@@ -126,11 +126,13 @@ def test_the_page_and_the_json_show_the_store_and_index_counts(client, web_app):
     assert "example.org" not in html
     assert re.search(rf"<th scope=\"row\">Formations</th><td>{documents['formation']}</td>", html)
     # Each chart is an SVG image with a title, and a table beside gives its figures.
-    assert html.count('<svg class="lba-chart" role="img"') == 2 + bool(body["searchable_breakdown"]["by_region"])
+    assert html.count('<svg class="lba-chart" role="img"') == 3 + bool(body["searchable_breakdown"]["by_region"])
     assert re.search(r'<table id="candidatures-tableau">', html) and re.search(r'<table id="rappels-tableau">', html)
     rows = re.findall(r'<table id="candidatures-tableau">.*?</table>', html, re.S)[0]
     assert sum(int(v) for v in re.findall(r"<td>(\d+)</td>", rows)) == \
         sum(m["applications"] for m in body["months"])
+    searches = re.findall(r'<table id="recherches-tableau">.*?</table>', html, re.S)[0]
+    assert sum(int(v) for v in re.findall(r"<td>(\d+)</td>", searches)) == sum(m["searches"] for m in body["months"])
     assert client.post("/api/v1/statistiques").status_code == 405
 
 
@@ -148,7 +150,7 @@ def test_the_page_and_the_json_show_documents_by_source_and_region(client, web_a
     assert re.search(rf"<th scope=\"row\">Catalogue des formations en apprentissage</th><td>{result.indexed}</td>",
                      table)
     # The regions chart is one more SVG image, its table beside it gives every figure of the JSON.
-    assert html.count('<svg class="lba-chart" role="img"') == 3
+    assert html.count('<svg class="lba-chart" role="img"') == 4  # three monthly charts and the regions one
     regions = re.findall(r'<table id="regions-tableau">.*?</table>', html, re.S)[0]
     rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>', regions)
     assert [(name.replace("&#39;", "'"), int(f), int(o), int(c)) for name, f, o, c in rows] == [
