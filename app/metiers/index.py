@@ -215,7 +215,8 @@ class MetierIndex:
         # Only slang is rewritten: a term made of real title words ("bois", "cuisine") keeps its meaning
         # in the query and acts through its synonym entry, or "charpentier bois" would turn into "menuisier".
         referential_words = {w for e in self.entries if e.kind != "synonym" for w in tokens(e.text)}
-        self.rewriter = Rewriter(synonyms, referential_words)
+        referential_titles = {f for e in self.entries if e.kind != "synonym" for f in e.forms}
+        self.rewriter = Rewriter(synonyms, referential_words, referential_titles)
         # Short words that name a job on their own ("rh", "pl", "bts"...): the synonym list's terms.
         self._short_terms = {syn.words[0] for syn in synonyms if len(syn.words) == 1 and
                              len(syn.words[0]) < MEANINGFUL_CHARS and not syn.words[0].isdigit()}
