@@ -95,6 +95,8 @@ class _Query:
     variants: list[list[str]]
     forms: set[str]
     embed_text: str
+    # The query with its unknown words spelt as the closest indexed words, when any was corrected.
+    corrected: list[str] | None = None
 
 
 def _matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
@@ -291,13 +293,21 @@ class MetierIndex:
                     variants.append(variant)
         if not variants:
             return None
-        forms = {" ".join(w for w in v if w not in SOFT_WORDS) for v in variants} - {""}
-        return _Query(variants, forms, " ".join(rewritten))
+        # The model reads the corrected spelling: a typo is other letters to it, not the same job.
+        spelt = [self.lexical.correct(w) if w not in STOPWORDS else w for w in rewritten]
+        plain = [w for w in spelt if w not in STOPWORDS][:MAX_QUERY_TOKENS]
+        corrected = plain if plain not in variants else None
+        forms = {" ".join(w for w in v if w not in SOFT_WORDS) for v in [*variants, plain]} - {""}
+        return _Query(variants, forms, " ".join(spelt), corrected)
 
     def _entry_scores(self, query: _Query) -> np.ndarray:
         scores = np.zeros(len(self.entries), dtype=np.float32)
         for variant in query.variants:
             np.maximum(scores, self.lexical.score(variant, SOFT_WORDS), out=scores)
+        if query.corrected:
+            # Read as typed words, a correction is only as sure as a typo match: discounted.
+            corrected = self.lexical.score(query.corrected, SOFT_WORDS) * self.weights.corrected_factor
+            np.maximum(scores, corrected, out=scores)
         return scores
 
     def _target_coverage(self, query: _Query) -> np.ndarray:
