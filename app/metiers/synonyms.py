@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection, Container
+from collections.abc import Callable, Collection, Container
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,8 @@ SYNONYMS_PATH = Path(__file__).with_name("synonyms.csv")
 # English job titles and words with their French wording: same format, read after the French list.
 ENGLISH_PATH = Path(__file__).with_name("english.csv")
 LEXICON_PATHS = (SYNONYMS_PATH, ENGLISH_PATH)
+# What jobs work on ("la viande", "les cheveux") and the job words naming it, for intent phrases.
+ACTIVITIES_PATH = Path(__file__).with_name("activities.csv")
 
 
 @dataclass(frozen=True)
@@ -95,3 +97,41 @@ class Rewriter:
                 out.append(words[i])
                 i += 1
         return out
+
+
+def load_activities(path: Path = ACTIVITIES_PATH) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """The activity list: folded term words (without stop words) to the job words that name them."""
+    if not path.is_file():
+        raise ReferenceDataError(f"{path}: activity list not found")
+    text = "".join(line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+                   if not line.startswith("#"))
+    out: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        words, job = tuple(tokens(row.get("terme") or "")), tuple(tokens(row.get("equivalent") or ""))
+        if not words or not job:
+            raise ReferenceDataError(f"{path}: row {line}: a term and its job words are both needed")
+        out[words] = job
+    return out
+
+
+def read_activities(words: list[str], activities: dict[tuple[str, ...], tuple[str, ...]],
+                    keep: Callable[[str], bool] = lambda word: True) -> list[str] | None:
+    """`words` with every activity term (longest first) replaced by its job words, the other words kept
+    when `keep` says so; None when no term was found."""
+    longest = max((len(k) for k in activities), default=0)
+    out: list[str] = []
+    found = False
+    i = 0
+    while i < len(words):
+        for size in range(min(longest, len(words) - i), 0, -1):
+            job = activities.get(tuple(words[i:i + size]))
+            if job is not None:
+                out.extend(w for w in job if w not in out)
+                found = True
+                i += size
+                break
+        else:
+            if keep(words[i]):
+                out.append(words[i])
+            i += 1
+    return out if found else None

@@ -61,3 +61,31 @@ def test_translations_are_rewritten_unless_they_are_referential_titles():
 ])
 def test_english_titles_resolve_to_their_french_job(lexical_index, query, code):
     assert [m.code for m in lexical_index.resolve(query)][:1] == [code]
+
+
+def test_activity_list_loads_and_reads_terms_as_job_words():
+    from app.metiers.synonyms import load_activities, read_activities
+
+    activities = load_activities()
+    assert len(activities) >= 100
+    assert activities[("salle", "bain")] == ("plombier",)  # stop words are left out of terms
+    assert read_activities(["reparer", "salle", "bain"], activities) == ["reparer", "plombier"]
+    assert read_activities(["aime", "cheveux"], activities, keep=lambda w: w != "aime") == ["coiffeur"]
+    assert read_activities(["boulanger"], {("pain",): ("boulanger",)}) is None
+
+
+def test_activity_list_refuses_a_row_without_job_words(tmp_path):
+    from app.metiers.synonyms import load_activities
+
+    path = tmp_path / "act.csv"
+    path.write_text("terme,equivalent\nviande,\n", encoding="utf-8")
+    with pytest.raises(ReferenceDataError, match="row 2"):
+        load_activities(path)
+
+
+@pytest.mark.parametrize("query, code", [
+    ("travailler avec les cheveux", "D1202"), ("faire du pain", "D1102"), ("s'occuper des abeilles", "A1429"),
+    ("poser du carrelage", "F1608"), ("laver les vitres", "K2202"),
+])
+def test_intent_phrases_resolve_through_what_the_job_works_on(lexical_index, query, code):
+    assert [m.code for m in lexical_index.resolve(query)][:1] == [code]
