@@ -102,7 +102,7 @@ def test_unknown_words_are_corrected_to_the_closest_indexed_word(lexical_index):
     assert lexical_index.lexical.correct("electricein") == "electricien"
     assert lexical_index.lexical.correct("boulanger") == "boulanger"  # known words are left alone
     assert lexical_index.lexical.correct("zqxwvk") == "zqxwvk"  # nothing close: unchanged
-    assert lexical_index._analyse("coifeuse").embed_text == "coiffeuse"  # noqa: SLF001
+    assert lexical_index._analyse("coifeuse").embed_text == "coiffeuse"
 
 
 @pytest.mark.parametrize("query, parent", [("ambulencier", "J1305"), ("menuisiere", "H2206")])
