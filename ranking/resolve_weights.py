@@ -30,6 +30,13 @@ class ResolveWeights:
     # The root of an infinitive starting a job noun ("réparer" → "réparateur"): prefix similarity from
     # this lower base, since the verb says the activity, not the exact title.
     word_verb_base: float = 0.60
+    # The query re-read with its unknown words spelt as their closest indexed words ("secretere" →
+    # "secretaire") scores this share of a typed query: one sure reading beside the typo matches,
+    # which spread over every close word.
+    corrected_factor: float = 0.90
+    # The query read through the activity list ("couper la viande" → "couper boucher") scores this share:
+    # the thing worked on names a likely job, not the only one ("vendre des voitures" is no mechanic).
+    activity_factor: float = 0.85
     # A glued compound split into two known words ("aidesoignant" → "aide soignant").
     word_split: float = 0.90
     # Prefix expansion of very short words ("a", "bo") is capped to the most frequent completions:

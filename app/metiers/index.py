@@ -14,7 +14,7 @@ import numpy as np
 from app.metiers.embeddings import Embedder, VectorStore, uses_torch
 from app.metiers.lexical import LexicalIndex
 from app.metiers.places import PlaceInText, find_place
-from app.metiers.synonyms import Rewriter, Synonym
+from app.metiers.synonyms import Rewriter, Synonym, load_activities, read_activities
 from app.metiers.text import MAX_QUERY_CHARS, MAX_QUERY_TOKENS, SOFT_WORDS, STOPWORDS, tokens
 from app.referentials.communes import Communes
 from app.referentials.csvfile import read_rows
@@ -95,6 +95,10 @@ class _Query:
     variants: list[list[str]]
     forms: set[str]
     embed_text: str
+    # The query with its unknown words spelt as the closest indexed words, when any was corrected.
+    corrected: list[str] | None = None
+    # The query with the things it names read as the jobs working on them ("viande" → "boucher").
+    activity: list[str] | None = None
 
 
 def _matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
@@ -205,7 +209,8 @@ class MetierIndex:
     def __init__(self, rome: Rome, synonyms: list[Synonym], *, weights: ResolveWeights = DEFAULT_RESOLVE_WEIGHTS,
                  embedder: Embedder | None = None, store: VectorStore | None = None,
                  rare: set[str] | frozenset[str] = frozenset(), referential_version: str = "",
-                 communes: Communes | None = None) -> None:
+                 communes: Communes | None = None,
+                 activities: dict[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
         started = time.perf_counter()
         self.rome = rome
         self.communes = communes
@@ -215,7 +220,9 @@ class MetierIndex:
         # Only slang is rewritten: a term made of real title words ("bois", "cuisine") keeps its meaning
         # in the query and acts through its synonym entry, or "charpentier bois" would turn into "menuisier".
         referential_words = {w for e in self.entries if e.kind != "synonym" for w in tokens(e.text)}
-        self.rewriter = Rewriter(synonyms, referential_words)
+        referential_titles = {f for e in self.entries if e.kind != "synonym" for f in e.forms}
+        self.rewriter = Rewriter(synonyms, referential_words, referential_titles)
+        self.activities = load_activities() if activities is None else activities
         # Short words that name a job on their own ("rh", "pl", "bts"...): the synonym list's terms.
         self._short_terms = {syn.words[0] for syn in synonyms if len(syn.words) == 1 and
                              len(syn.words[0]) < MEANINGFUL_CHARS and not syn.words[0].isdigit()}
@@ -290,13 +297,32 @@ class MetierIndex:
                     variants.append(variant)
         if not variants:
             return None
-        forms = {" ".join(w for w in v if w not in SOFT_WORDS) for v in variants} - {""}
-        return _Query(variants, forms, " ".join(rewritten))
+        # The model reads the corrected spelling: a typo is other letters to it, not the same job.
+        spelt = [self.lexical.correct(w) if w not in STOPWORDS else w for w in rewritten]
+        plain = [w for w in spelt if w not in STOPWORDS][:MAX_QUERY_TOKENS]
+        corrected = plain if plain not in variants else None
+        forms = {" ".join(w for w in v if w not in SOFT_WORDS) for v in [*variants, plain]} - {""}
+        activity = read_activities(plain, self.activities, self._keeps_in_activity)
+        return _Query(variants, forms, " ".join(spelt), corrected, activity or None)
+
+    def _keeps_in_activity(self, word: str) -> bool:
+        """Whether a word stays beside the job words of an activity reading: not an intent word, nor an
+        activity verb the index does not know ("couper", "installer"): the thing worked on says more."""
+        if word in SOFT_WORDS:
+            return False
+        return not (len(word) >= 6 and word.endswith(("er", "ir", "re")) and not self.lexical.knows(word))
 
     def _entry_scores(self, query: _Query) -> np.ndarray:
         scores = np.zeros(len(self.entries), dtype=np.float32)
         for variant in query.variants:
             np.maximum(scores, self.lexical.score(variant, SOFT_WORDS), out=scores)
+        if query.corrected:
+            # Read as typed words, a correction is only as sure as a typo match: discounted.
+            corrected = self.lexical.score(query.corrected, SOFT_WORDS) * self.weights.corrected_factor
+            np.maximum(scores, corrected, out=scores)
+        if query.activity:
+            activity = self.lexical.score(query.activity, SOFT_WORDS) * self.weights.activity_factor
+            np.maximum(scores, activity, out=scores)
         return scores
 
     def _target_coverage(self, query: _Query) -> np.ndarray:

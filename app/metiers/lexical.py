@@ -33,6 +33,7 @@ class LexicalIndex:
         surface_stem: dict[str, int] = {}
         postings: list[list[int]] = []
         entry_stems: list[list[int]] = []
+        written: set[str] = set()
         for entry, text in enumerate(texts):
             ids: list[int] = []
             for word in tokens(text):
@@ -41,12 +42,15 @@ class LexicalIndex:
                 if sid == len(postings):
                     postings.append([])
                 surface_stem.setdefault(word, sid)
+                written.add(word)
                 surface_stem.setdefault(key, sid)
                 if sid not in ids:
                     ids.append(sid)
                     postings[sid].append(entry)
             entry_stems.append(ids)
         self._stem_ids = stem_ids
+        # Words as the texts write them (not their stems): what a spelling correction may propose.
+        self._written = frozenset(written)
         self._postings = [np.asarray(p, dtype=np.int32) for p in postings]
         df = np.asarray([len(p) for p in postings], dtype=np.float64)
         # Smoothed idf: a word found in every entry still weighs a little, a unique one about log(N).
@@ -143,6 +147,26 @@ class LexicalIndex:
                 if distance:
                     for sid in stems[i]:
                         offer(sid, w.word_typo_prefix)
+
+    def correct(self, word: str) -> str:
+        """`word` spelt as the closest indexed word when the index does not know it, else unchanged.
+
+        Same bounds as typo matching (1 error from 4 letters, 2 from 8, same first letter); among equally
+        close words the one found in most entries wins. For the semantic side, which reads a misspelt
+        word as other letters ("serverse" near "server") rather than as the job it means.
+        """
+        if len(word) < _TYPO_MIN_CHARS or word.isdigit() or self.knows(word):
+            return word
+        max_distance = 2 if len(word) >= _TYPO_2_MIN_CHARS else 1
+        words, sids = self._words_by_initial.get(word[0], ([], []))
+        found = process.extract(word, words, scorer=OSA.distance, score_cutoff=max_distance, limit=None)
+        if not found:
+            return word
+        found = [item for item in found if item[0] in self._written]
+        if not found:
+            return word
+        _, _, best = min(found, key=lambda item: (item[1], -self._df[sids[item[2]]], item[0]))
+        return words[best]
 
     def split_compound(self, word: str) -> list[str] | None:
         """Two known words glued together ("aidesoignant"), or None when `word` reads as it is."""

@@ -96,3 +96,15 @@ def test_suggestions_for_slang_show_the_real_title(lexical_index):
 def test_semantic_side_is_on_in_the_app_index(full_index):
     assert full_index.semantic
     assert parents(full_index, "je veux travailler avec des animaux")[0].startswith("A1")
+
+
+def test_unknown_words_are_corrected_to_the_closest_indexed_word(lexical_index):
+    assert lexical_index.lexical.correct("electricein") == "electricien"
+    assert lexical_index.lexical.correct("boulanger") == "boulanger"  # known words are left alone
+    assert lexical_index.lexical.correct("zqxwvk") == "zqxwvk"  # nothing close: unchanged
+    assert lexical_index._analyse("coifeuse").embed_text == "coiffeuse"
+
+
+@pytest.mark.parametrize("query, parent", [("ambulencier", "J1305"), ("menuisiere", "H2206")])
+def test_misspelt_titles_resolve_through_their_correction(lexical_index, query, parent):
+    assert parents(lexical_index, query) == [parent]
