@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
 from app.errors import ApiError
+from app.referentials import get_referentials
 from app.search.contract import EngineUnavailable, SearchEngine
 from app.services.deposited_offers import index_deposited_offer, utc
 from app.services.mailer import MailTemplates
@@ -369,7 +370,8 @@ class ApplicationService:
                     row = conn.execute(sa.select(deposited_offers)
                                        .where(deposited_offers.c.id == target.deposited_id)).mappings().first()
                 if row is not None:
-                    index_deposited_offer(self.engine, dict(row), self.refs)
+                    index_deposited_offer(self.engine, dict(row), self.refs if self.refs is not None
+                                          else get_referentials(self.settings.data_dir))
             else:
                 self.engine.delete("offer", [target.id])
         except EngineUnavailable:
