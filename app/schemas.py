@@ -107,7 +107,8 @@ class MatchRequestSchema(Schema):
         "pattern": "^(formations|offers|companies)(,(formations|offers|companies)){0,2}$",
         "description": "Types de résultats, parmi formations, offers, companies (défaut : tous)."})
     sort = fields.String(load_default="relevance",
-                         validate=validate.OneOf(["relevance", "distance", "date"], error="Valeurs possibles : {choices}."),
+                         validate=validate.OneOf(["relevance", "distance", "date"],
+                                                 error="Valeurs possibles : {choices}."),
                          error_messages=STRING)
     explain = fields.Boolean(load_default=False, truthy={"1", "true", "oui", "yes"}, falsy={"0", "false", "non", "no"},
                              error_messages={"invalid": "Doit valoir 1 ou 0."})

@@ -363,7 +363,7 @@ class ApplicationService:
                 max_attempts=self.settings.outbox_max_attempts)
 
     def _close_offer(self, target: Target) -> None:
-        """Take an offer that reached CLOSE_AFTER applications out of search, through the deposit path when it is ours."""
+        """Take an offer that reached CLOSE_AFTER applications out of search (through the deposit path if ours)."""
         try:
             if target.deposited_id is not None:
                 with self.store.connect() as conn:

@@ -17,7 +17,8 @@ from app.store.recruiters import (  # noqa: E402,F401
 
 __all__ = ["metadata", "api_keys", "job_runs", "job_locks", "company_opt_outs", "deposited_offers", "applications",
            "idempotency_keys", "outbox", "used_tokens",
-           "recruiter_accounts", "company_lookups", "cfa_partner_companies", "offer_delegations", "get_store", "upgraded_store", "write_tx", "upgrade",
+           "recruiter_accounts", "company_lookups", "cfa_partner_companies", "offer_delegations", "get_store",
+           "upgraded_store", "write_tx", "upgrade",
            "check_current", "StoreOutOfDate", "dispose_after_fork", "dispose_all"]
 
 _checked: set[tuple[int, str]] = set()

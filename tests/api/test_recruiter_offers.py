@@ -1,4 +1,4 @@
-"""The recruiter's offers API: authentication, every field rule, ownership, lifecycle, and search at once on both engines."""
+"""The recruiter's offers API: authentication, every field rule, ownership, lifecycle, search on both engines."""
 from __future__ import annotations
 
 import time

@@ -1,4 +1,4 @@
-"""Recruiters' pages through HTTP: sign-in required, the offer form (errors keep what was typed), CFAs, dashboard, links."""
+"""Recruiters' pages through HTTP: sign-in required, the offer form (errors keep what was typed), CFAs, dashboard."""
 from __future__ import annotations
 
 import re
