@@ -10,9 +10,16 @@ from flask import Blueprint, Flask, current_app, render_template_string
 from app.api.v3 import JobsSearchSchema, StringList
 from app.schemas import CommaList, KindSearchSchema, MatchRequestSchema
 from app.schemas_autocomplete import CommuneQuerySchema, MetierQuerySchema
-from app.schemas_responses import (CommunesResponseSchema, ErrorSchema, HealthSchema, ItemSchema,
-                                   MatchResponseSchema, MetiersResponseSchema, ResolveResponseSchema,
-                                   V3SearchResponseSchema)
+from app.schemas_responses import (
+    CommunesResponseSchema,
+    ErrorSchema,
+    HealthSchema,
+    ItemSchema,
+    MatchResponseSchema,
+    MetiersResponseSchema,
+    ResolveResponseSchema,
+    V3SearchResponseSchema,
+)
 
 bp = Blueprint("openapi", __name__)
 

@@ -25,8 +25,16 @@ import orjson
 
 from app.clock import SYSTEM_CLOCK, Clock
 from app.search import es_queries as q
-from app.search.contract import (KINDS, EngineUnavailable, Hit, MatchQuery, PublishOnSuccess, RankedCandidates,
-                                 SearchResult, merge_page)
+from app.search.contract import (
+    KINDS,
+    EngineUnavailable,
+    Hit,
+    MatchQuery,
+    PublishOnSuccess,
+    RankedCandidates,
+    SearchResult,
+    merge_page,
+)
 from ranking.linear import LinearSpec
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,17 @@ import numpy as np
 import orjson
 
 from app.clock import SYSTEM_CLOCK, Clock
-from app.search.columns import FORMAT, PostingWriter, Postings
-from app.search.contract import (KINDS, EngineUnavailable, Hit, MatchQuery, PublishOnSuccess, RankedCandidates,
-                                 SearchResult, merge_page)
+from app.search.columns import FORMAT, Postings, PostingWriter
+from app.search.contract import (
+    KINDS,
+    EngineUnavailable,
+    Hit,
+    MatchQuery,
+    PublishOnSuccess,
+    RankedCandidates,
+    SearchResult,
+    merge_page,
+)
 from app.search.geo import EARTH_RADIUS_KM, km_from_chord2, lat_span, lon_half_width, max_chord2, unit_vector
 from app.search.text import text_words
 from app.search.text_columns import TextColumns, TextWriter, document_words, live_scores

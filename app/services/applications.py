@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import logging
-import re
 import uuid
 import zipfile
 from dataclasses import asdict, dataclass, field

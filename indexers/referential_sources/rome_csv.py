@@ -9,8 +9,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from indexers.referential_sources.common import (ConversionError, SourceFormat, clean, rows_in_use, url_basename,
-                                                 write_csv)
+from indexers.referential_sources.common import (
+    ConversionError,
+    SourceFormat,
+    clean,
+    rows_in_use,
+    url_basename,
+    write_csv,
+)
 
 NAME = "rome-csv"
 CODE = re.compile(r"^[A-N]\d{4}$")

@@ -7,7 +7,7 @@ import logging
 import re
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -16,8 +16,19 @@ from app.services.mailer import SmtpConfig, SmtpSender
 from app.services.outbox import OutboxPolicy, deliver, worker_id
 from app.store import applications, outbox, write_tx
 from scripts.smtp_sink import SmtpSink
-from tests.api.applications_setup import (COMPANY_EMAIL, COMPANY_SIRET, DEPOSIT_EMAIL, RECRUITER, SIRET, app_env,  # noqa: F401
-                                          application_body, b64, deposit, docx_bytes, pdf_bytes)
+from tests.api.applications_setup import (  # noqa: F401
+    COMPANY_EMAIL,
+    COMPANY_SIRET,
+    DEPOSIT_EMAIL,
+    RECRUITER,
+    SIRET,
+    app_env,
+    application_body,
+    b64,
+    deposit,
+    docx_bytes,
+    pdf_bytes,
+)
 from tests.forms import csrf_token
 
 URL = "/api/v1/applications"

@@ -9,9 +9,9 @@ import copy
 import json
 from pathlib import Path
 
+import schemathesis
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
-import schemathesis
 
 from app.config import Settings
 from app.store import applications, outbox, write_tx

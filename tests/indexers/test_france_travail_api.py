@@ -11,8 +11,15 @@ import pytest
 
 from app.referentials import Referentials
 from indexers import ImportStats
-from indexers.france_travail_api import (RESULT_CAP, FranceTravailClient, FranceTravailConfig, FranceTravailError,
-                                         departements_of, iter_documents, split_codes)
+from indexers.france_travail_api import (
+    RESULT_CAP,
+    FranceTravailClient,
+    FranceTravailConfig,
+    FranceTravailError,
+    departements_of,
+    iter_documents,
+    split_codes,
+)
 from tests.indexers.ft_server import FakeClock, FakeFranceTravail, Raw, make_offers, sample_offers
 
 NOW = datetime(2026, 9, 1, tzinfo=timezone.utc)

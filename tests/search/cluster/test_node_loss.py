@@ -21,9 +21,8 @@ from typing import Any
 import pytest
 
 from app.config import Settings
-from app.search import build_engine
+from app.search import build_engine, elastic
 from app.search.contract import MatchQuery
-from app.search import elastic
 from app.search.elastic import ElasticEngine
 from ranking import RankingContext
 from ranking.linear import linear_spec
