@@ -35,8 +35,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     settings = settings or Settings.from_env()
     configure_logging()  # one JSON object per line, with the request id
     app = Flask(__name__)
-    app.json.ensure_ascii = False  # French labels stay readable in responses
-    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # French labels stay readable in responses
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # (Flask's DefaultJSONProvider has both)
     app.extensions["lba.settings"] = settings
     configure_sessions(app, settings)  # recruiters' signed session cookie (app/web/recruiter_session.py)
     app.extensions["lba.refs"] = get_referentials(settings.data_dir)

@@ -19,9 +19,9 @@ MAX_ROMES = 20
 KIND_NAMES = {"formations": "formation", "offers": "offer", "companies": "company"}
 
 REQUIRED = "Paramètre obligatoire."
-NUMBER = {"required": REQUIRED, "invalid": "Doit être un nombre.", "null": REQUIRED}
-INTEGER = {"required": REQUIRED, "invalid": "Doit être un nombre entier.", "null": REQUIRED}
-STRING = {"required": REQUIRED, "invalid": "Doit être une chaîne de caractères.", "null": REQUIRED}
+NUMBER: dict[str, Any] = {"required": REQUIRED, "invalid": "Doit être un nombre.", "null": REQUIRED}
+INTEGER: dict[str, Any] = {"required": REQUIRED, "invalid": "Doit être un nombre entier.", "null": REQUIRED}
+STRING: dict[str, Any] = {"required": REQUIRED, "invalid": "Doit être une chaîne de caractères.", "null": REQUIRED}
 
 
 class FiniteFloat(fields.Float):

@@ -154,7 +154,7 @@ def openapi_paths() -> dict[str, Any]:
     from app.api.openapi import _error_responses
 
     contract = load_contract(get_settings().data_dir)
-    security = [{"bearer": []}, {"apiKey": []}]
+    security: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
     job_id = {"in": "path", "name": "job_id", "required": True, "schema": {"type": "string"},
               "description": "Identifiant rendu par POST /api/v3/jobs (ex. deposited-12)."}
 
