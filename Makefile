@@ -6,17 +6,25 @@ PIP := $(PY) -m pip install --disable-pip-version-check -q
 DEMO_SCALE ?= national
 export DEMO_SCALE
 
-.PHONY: run test install install-dev assets browser bench-pages bench-seo-pages demo index bench-engine bench-engines opensearch-prepare opensearch-start \
+.PHONY: run test lint install install-dev assets browser bench-pages bench-seo-pages demo index bench-engine bench-engines opensearch-prepare opensearch-start \
 	opensearch-stop clean
 
 ## run: install, generate the demo data, index it and serve on PORT (default 8000)
 run: install
 	LBA_DEMO=1 $(VENV)/bin/lba run
 
-## test: install test dependencies, resolve the OpenSearch test node (Maven), run the whole suite;
+## test: install test dependencies, resolve the OpenSearch test node (Maven), run the gates (`make lint`),
+## then the whole suite under coverage (floor: fail_under in setup.cfg [coverage:report]);
 ## the engine tests start the node themselves (or reuse one started by `make opensearch-start`)
-test: install-dev opensearch-prepare system-deps
-	$(PY) -m pytest
+test: install-dev opensearch-prepare system-deps lint
+	$(PY) -m pytest --cov --cov-report=term
+
+## lint: ruff (lint and import order, settings in pyproject.toml), mypy (setup.cfg [mypy]: app, indexers,
+## mappings, ranking) and the layer contracts (setup.cfg [importlinter]); each fails the build
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 ## system-deps: the Debian packages the tests start for real (PostgreSQL 15 for the store, redis-server for
 ## shared rate limits, nginx in front of gunicorn, Chromium and its driver for the browser tests); installed once

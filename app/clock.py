@@ -1,4 +1,4 @@
-"""The one clock of the service: UTC instants, and calendar days counted in Europe/Paris as the public service counts them."""
+"""The one clock of the service: UTC instants, and calendar days counted in Europe/Paris as the public service does."""
 from __future__ import annotations
 
 from collections.abc import Callable

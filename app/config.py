@@ -5,6 +5,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 # The repository root: defaults below are relative to it, not to the caller's working directory.
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,18 @@ def _int(env: dict[str, str] | os._Environ[str], name: str, default: int) -> int
         return int(text)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {text!r}") from None
+
+
+#: Schemes accepted in LBA_RATELIMIT_STORAGE (app/services/ratelimit.py). memory:// is left out on purpose:
+#: it counts per process, so N gunicorn workers would each allow the full limit.
+SCHEMES = ("sqlite", "redis", "rediss", "redis+sentinel", "redis+cluster", "memcached", "mongodb")
+
+
+def check_storage_uri(uri: str) -> None:
+    """Raise ValueError when `uri` names no storage shared by every worker."""
+    scheme = urlparse(uri).scheme
+    if scheme not in SCHEMES:
+        raise ValueError(f"LBA_RATELIMIT_STORAGE must use one of {', '.join(SCHEMES)}, got {scheme or uri!r}")
 
 
 @dataclass(frozen=True)
@@ -260,8 +273,6 @@ class Settings:
         if self.trusted_proxies < 0:
             raise ConfigError(f"LBA_TRUSTED_PROXIES must be 0 or more, got {self.trusted_proxies}")
         if self.ratelimit_storage:
-            from app.services.ratelimit import check_storage_uri  # the schemes live with the limiter
-
             try:
                 check_storage_uri(self.ratelimit_storage)
             except ValueError as exc:

@@ -7,27 +7,26 @@ from typing import Any
 
 from flask import Flask
 
-from app.clock import Clock
-from app.clock import init_app as init_clock
-from app.config import DEV_PUBLIC_BASE_URL, Settings
 from app.api.access import register_access
 from app.api.communes import init_app as init_communes
 from app.api.limits import register_request_limits
+from app.clock import Clock, init_app as init_clock
+from app.config import DEV_PUBLIC_BASE_URL, Settings
 from app.errors import register_error_handlers
+from app.http_hygiene import configure_logging, init_http_hygiene
 from app.metiers import init_app as init_metiers
 from app.referentials import Referentials, get_referentials, load_referentials
 from app.referentials.live import LiveReferentials
 from app.search import build_engine
 from app.search.contract import SearchEngine
-from app.services.certifications import Certifications
 from app.services.applications import ApplicationService
+from app.services.certifications import Certifications
+from app.services.live_weights import LiveWeights, reload_on_sighup
 from app.services.match import MatchService
 from app.services.partners import KeyChecker
 from app.services.ratelimit import RateLimiter, storage_uri
-from app.http_hygiene import configure_logging, init_http_hygiene
 from app.store import get_store
 from app.web.recruiter_session import configure_sessions
-from app.services.live_weights import LiveWeights, reload_on_sighup
 from app.services.usage import UsageCounters
 
 
@@ -37,8 +36,8 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     settings = settings or Settings.from_env()
     configure_logging()  # one JSON object per line, with the request id
     app = Flask(__name__)
-    app.json.ensure_ascii = False  # French labels stay readable in responses
-    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # French labels stay readable in responses
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # (Flask's DefaultJSONProvider has both)
     app.extensions["lba.settings"] = settings
     configure_sessions(app, settings)  # recruiters' signed session cookie (app/web/recruiter_session.py)
     app.extensions["lba.refs"] = get_referentials(settings.data_dir)
@@ -78,16 +77,16 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     app.extensions["lba.applications"] = ApplicationService(store, app.extensions["lba.engine"], settings,
                                                             refs=app.extensions["lba.refs"])
 
+    from app.api.communes import bp as communes_bp
+    from app.api.contact import bp as contact_bp
     from app.api.details import bp as details_bp
     from app.api.health import bp as health_bp
-    from app.api.statistics import bp as statistics_api_bp
     from app.api.match import bp as match_bp
+    from app.api.metiers import bp as metiers_bp
+    from app.api.openapi import bp as openapi_bp
+    from app.api.statistics import bp as statistics_api_bp
     from app.api.v3 import bp as v3_bp
     from app.api.v3_jobs import bp as v3_jobs_bp
-    from app.api.openapi import bp as openapi_bp
-    from app.api.communes import bp as communes_bp
-    from app.api.metiers import bp as metiers_bp
-    from app.api.contact import bp as contact_bp
     from app.api.usage import bp as usage_bp
     from app.pages_contact import bp as contact_pages_bp
     app.register_blueprint(health_bp)
@@ -127,8 +126,7 @@ def _init_recruiter_offers(app: Flask, settings: Settings, store, clock: Clock) 
     the activated offers are indexed when that transaction's connection returns to the pool
     (RecruiterOffers.on_account_validated explains why that is after the commit).
     """
-    from app.api.recruiter import bp as recruiter_api_bp
-    from app.api.recruiter import openapi_paths as recruiter_paths
+    from app.api.recruiter import bp as recruiter_api_bp, openapi_paths as recruiter_paths
     from app.services.delegations import Delegations
     from app.services.recruiter_offers import RecruiterOffers
 

@@ -19,9 +19,9 @@ MAX_ROMES = 20
 KIND_NAMES = {"formations": "formation", "offers": "offer", "companies": "company"}
 
 REQUIRED = "Paramètre obligatoire."
-NUMBER = {"required": REQUIRED, "invalid": "Doit être un nombre.", "null": REQUIRED}
-INTEGER = {"required": REQUIRED, "invalid": "Doit être un nombre entier.", "null": REQUIRED}
-STRING = {"required": REQUIRED, "invalid": "Doit être une chaîne de caractères.", "null": REQUIRED}
+NUMBER: dict[str, Any] = {"required": REQUIRED, "invalid": "Doit être un nombre.", "null": REQUIRED}
+INTEGER: dict[str, Any] = {"required": REQUIRED, "invalid": "Doit être un nombre entier.", "null": REQUIRED}
+STRING: dict[str, Any] = {"required": REQUIRED, "invalid": "Doit être une chaîne de caractères.", "null": REQUIRED}
 
 
 class FiniteFloat(fields.Float):
@@ -107,7 +107,8 @@ class MatchRequestSchema(Schema):
         "pattern": "^(formations|offers|companies)(,(formations|offers|companies)){0,2}$",
         "description": "Types de résultats, parmi formations, offers, companies (défaut : tous)."})
     sort = fields.String(load_default="relevance",
-                         validate=validate.OneOf(["relevance", "distance", "date"], error="Valeurs possibles : {choices}."),
+                         validate=validate.OneOf(["relevance", "distance", "date"],
+                                                 error="Valeurs possibles : {choices}."),
                          error_messages=STRING)
     explain = fields.Boolean(load_default=False, truthy={"1", "true", "oui", "yes"}, falsy={"0", "false", "non", "no"},
                              error_messages={"invalid": "Doit valoir 1 ou 0."})

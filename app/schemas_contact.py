@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from app.services.callbacks import APPLICANT_TYPES, REASONS, REFERRERS
 
 REQUIRED = "Champ obligatoire."
-STRING = {"required": REQUIRED, "null": REQUIRED, "invalid": "Doit être une chaîne de caractères."}
+STRING: dict[str, Any] = {"required": REQUIRED, "null": REQUIRED, "invalid": "Doit être une chaîne de caractères."}
 UNKNOWN_FIELD = "Champ inconnu."
 MAX_50 = "50 caractères au plus."
 # A name is a name: no digits-only strings and no links (the public service forbids URLs there too).

@@ -67,7 +67,7 @@ def add_years(day: date, years: int) -> date:
 
 
 class OfferSchema(CleanSchema):
-    """An offer as the form and `POST/PUT /api/v1/recruiter/offers` send it; today (Paris, the app clock) bounds the start.
+    """An offer as the form and `POST/PUT /api/v1/recruiter/offers` send it; today (Paris, app clock) bounds the start.
 
     Rules that need the referentials (the ROME code, the appellation) are checked by the service.
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -79,7 +79,7 @@ class ImportStats:
                 f"({reasons}) in {self.seconds:.1f} s")
 
 
-def stream_items(path: str | Path, prefix: str = "item") -> Iterator[Any]:
+def stream_items(path: str | Path, prefix: str = "item") -> Generator[Any, None, None]:
     """Items of the JSON array at `prefix` of a file, parsed one at a time (the C yajl2 backend when present).
 
     A truncated or invalid file raises ijson's error: the whole import must fail so the index

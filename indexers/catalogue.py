@@ -8,8 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from app.referentials import Referentials
-from indexers import (ImportStats, Rejected, commune_of, guarded, iso_utc, parse_datetime, place_at, plausible,
-                      stream_items, text)
+from indexers import (
+    ImportStats,
+    Rejected,
+    commune_of,
+    guarded,
+    iso_utc,
+    parse_datetime,
+    place_at,
+    plausible,
+    stream_items,
+    text,
+)
 from mappings.common import Place
 from mappings.formation import Formation, to_document
 

@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 
 from app.referentials import Referentials
 from app.search.contract import SearchEngine
-from app.services.deposited_offers import KIND, SOURCE, doc_id, document_of_row, is_live
 from app.store import deposited_offers
 from indexers import ImportStats, guarded
+from mappings.deposited import KIND, SOURCE, doc_id, document_of_row, is_live
 
 __all__ = ["SOURCE", "apply_changes", "changed_since", "iter_documents"]
 

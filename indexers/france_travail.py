@@ -10,8 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from app.referentials import Diplomas, Referentials
-from indexers import (ImportStats, Rejected, as_float, commune_of, guarded, iso_utc, obj, parse_datetime,
-                      place_at, plausible, stream_items, text)
+from indexers import (
+    ImportStats,
+    Rejected,
+    as_float,
+    commune_of,
+    guarded,
+    iso_utc,
+    obj,
+    parse_datetime,
+    place_at,
+    plausible,
+    stream_items,
+    text,
+)
 from mappings.common import Place
 from mappings.offer import Offer, to_document
 

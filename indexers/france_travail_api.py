@@ -1,7 +1,6 @@
 """France Travail "offres d'emploi v2" API client: OAuth2 token, per-département search, paging, splitting, retries."""
 from __future__ import annotations
 
-import email.utils
 import logging
 import os
 import random
@@ -15,7 +14,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
+from urllib3.response import BaseHTTPResponse
 
+from app.http_client import Policy, jittered_backoff, policy, retrying_session
 from app.referentials import Referentials
 from indexers import ImportStats, guarded
 from indexers.france_travail import map_offer
@@ -38,6 +39,9 @@ MAX_ROME_CODES = 200  # codeROME takes at most 200 comma-separated codes
 EARLIEST_CREATION = datetime(2000, 1, 1, tzinfo=timezone.utc)
 #: A date window this short that still overflows the cap is read up to the cap (and counted).
 MIN_WINDOW = timedelta(hours=1)
+
+#: Answers worth another try: rate limited, or any server error.
+RETRIED = frozenset({429, *range(500, 600)})
 
 _CONTENT_RANGE = re.compile(r"(\d+)\s*-\s*(\d+)\s*/\s*(\d+)")
 
@@ -162,7 +166,7 @@ class FranceTravailClient:
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  rng: random.Random | None = None, now: Callable[[], datetime] | None = None) -> None:
         self.config = config
-        self.session = session or requests.Session()
+        self.session = session or requests.Session()  # token endpoint: one attempt, a failure is reported at once
         self.sleep = sleep
         self.clock = clock
         self.rng = rng or random.Random()
@@ -170,6 +174,10 @@ class FranceTravailClient:
         self.stats = FetchStats()
         self.tokens = TokenProvider(config, self.session, self.stats, clock)
         self._last_call = float("-inf")
+        self._backoff = jittered_backoff(config.backoff_s, config.max_backoff_s, rng=self.rng, now=lambda: self.now())
+        # Every 5xx and 429 is retried, through the one policy; the configuration is read when the session is built.
+        self.search_session = retrying_session(policy(config.max_retries, config.backoff_s, statuses=RETRIED,
+                                                      wait=self._wait, pause=self._pause))
 
     # ----- one request ---------------------------------------------------------------------------
     def search_page(self, params: Mapping[str, str], start: int) -> Page:
@@ -193,51 +201,46 @@ class FranceTravailClient:
         return Page(items, total)
 
     def _get(self, params: Mapping[str, str]) -> requests.Response:
-        """GET the search endpoint with a valid token, retrying 401 once and 429/5xx/network errors with backoff."""
-        renewed = False
-        attempt = 0
-        while True:
+        """GET the search endpoint with a valid token; 429/5xx/network errors are retried by the session's policy
+        (app/http_client.py), a 401 renews the token once."""
+        for renewed in (False, True):
             self._throttle()
             headers = {"Authorization": f"Bearer {self.tokens.get()}", "Accept": "application/json"}
-            answer: requests.Response | None = None
             try:
-                response = self.session.get(self.config.api_url, params=params, headers=headers,
-                                            timeout=self.config.timeout_s)
+                response = self.search_session.get(self.config.api_url, params=params, headers=headers,
+                                                   timeout=self.config.timeout_s)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                error = str(exc)
-            else:
-                answer, error = response, f"HTTP {response.status_code}"
-                self.stats.add("requests")
-                if response.status_code in (200, 206, 204):
-                    return response
-                if response.status_code == 401 and not renewed:
-                    # The token died before its announced expiry: fetch a new one and try again at once.
-                    self.stats.add("token_rejected")
-                    self.tokens.invalidate()
-                    renewed = True
-                    continue
-                if response.status_code != 429 and response.status_code < 500:
-                    raise FranceTravailError(f"search answered {response.status_code} for {dict(params)}: "
-                                             f"{response.text[:200]}")
-            attempt += 1
-            if attempt > self.config.max_retries:
-                raise FranceTravailError(f"search failed after {self.config.max_retries} retries ({error})")
-            delay = self._delay(attempt, answer)
-            self.stats.add("retries")
-            if answer is not None and answer.status_code == 429:
-                self.stats.add("rate_limited")
-            log.info("France Travail %s, retry %d in %.1f s", error, attempt, delay)
-            self.sleep(delay)
+                raise FranceTravailError(f"search failed after {self.config.max_retries} retries ({exc})") from exc
+            self.stats.add("requests")
+            if response.status_code in (200, 206, 204):
+                return response
+            if response.status_code == 401 and not renewed:
+                # The token died before its announced expiry: fetch a new one and try again at once.
+                self.stats.add("token_rejected")
+                self.tokens.invalidate()
+                continue
+            if response.status_code in RETRIED:
+                raise FranceTravailError(f"search failed after {self.config.max_retries} retries "
+                                         f"(HTTP {response.status_code})")
+            raise FranceTravailError(f"search answered {response.status_code} for {dict(params)}: "
+                                     f"{response.text[:200]}")
+        raise AssertionError("unreachable: the second pass returns or raises")
 
-    def _delay(self, attempt: int, answer: requests.Response | None) -> float:
-        """Retry-After when the API gives one, else exponential backoff with full jitter."""
+    def _wait(self, retry: Policy, answer: BaseHTTPResponse | None) -> float:
+        """Retry-After when the API gives one, else exponential backoff with full jitter; counted and logged."""
+        delay = self._backoff(retry, answer)
+        self.stats.add("retries")
         if answer is not None:
-            after = _retry_after(answer.headers.get("Retry-After", ""), self.now())
-            if after is not None:
-                return min(after, self.config.max_backoff_s)
-        ceiling = min(self.config.max_backoff_s, self.config.backoff_s * 2 ** (attempt - 1))
-        # Full jitter: parallel importers that were refused together do not come back together.
-        return self.rng.uniform(ceiling / 2, ceiling)
+            self.stats.add("requests")  # the retried answers count as requests, like the final one
+            if answer.status == 429:
+                self.stats.add("rate_limited")
+        error = f"HTTP {answer.status}" if answer is not None else str(retry.history[-1].error)
+        log.info("France Travail %s, retry %d in %.1f s", error, retry.attempt, delay)
+        return delay
+
+    def _pause(self, delay: float) -> None:
+        self.sleep(delay)
+        self._throttle()  # a retry is a call too: it keeps the spacing of the rate limit
 
     def _throttle(self) -> None:
         wait = self._last_call + self.config.min_interval_s - self.clock()
@@ -360,22 +363,6 @@ def _total(content_range: str) -> int | None:
     """The total after the slash of `offres 0-149/1234`, else None."""
     match = _CONTENT_RANGE.search(content_range)
     return int(match.group(3)) if match else None
-
-
-def _retry_after(value: str, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), else None."""
-    value = value.strip()
-    if not value:
-        return None
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _api_date(moment: datetime) -> str:

@@ -14,8 +14,7 @@ import numpy as np
 from pyproj import Transformer
 
 from app.referentials import Referentials
-from indexers import (ImportStats, Rejected, as_float, commune_of, guarded, place_at, plausible, stream_items,
-                      text)
+from indexers import ImportStats, Rejected, as_float, commune_of, guarded, place_at, plausible, stream_items, text
 from mappings.common import Place
 from mappings.company import Company, to_document
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import random
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -10,13 +9,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
+
+from app.http_client import RETRY_STATUSES, Policy, jittered_backoff, policy
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = (10.0, 120.0)  # (connect, read between two chunks): exports are large but must keep flowing
 RETRIES = 3
+#: Waits of about 1-2, 2-4, 4-8 s between attempts (jittered), never more than 30 s.
+BACKOFF_S = 2.0
+MAX_BACKOFF_S = 30.0
 CHUNK = 1 << 20
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 #: File names of the generated demo sources (scripts/demo_data.py) inside LBA_DEMO_DIR/DEMO_SCALE, by
@@ -51,36 +56,59 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
+class _ShortRead(Exception):
+    """The body ended before its Content-Length."""
+
+
 def download(url: str, dest: Path, session: requests.Session | None = None,
              sleep: Callable[[float], None] = time.sleep, retries: int = RETRIES) -> Path:
-    """Stream `url` into `dest`, retrying 429/5xx and network errors; a short read is an error, never a file."""
+    """Stream `url` into `dest`, retrying 429/5xx and network errors; a short read is an error, never a file.
+
+    One policy (app/http_client.py) counts every retry: urllib3 retries the statuses and the lost
+    connections before the body; a body cut short while streaming (which urllib3 has already
+    handed over) is counted by the same policy, from the state the answer carries, and asked again.
+    A given `session` is used with the policy mounted on it.
+    """
+    retry = policy(retries, BACKOFF_S, statuses=RETRY_STATUSES,
+                   wait=jittered_backoff(BACKOFF_S, MAX_BACKOFF_S, retry_after=False), pause=sleep)
     http = session or requests.Session()
-    error = ""
-    for attempt in range(retries + 1):
-        if attempt:
-            sleep(min(30.0, 2 ** attempt * random.uniform(0.5, 1.0)))
+    adapter = HTTPAdapter(max_retries=retry)
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
+    while True:
         try:
-            with http.get(url, stream=True, timeout=TIMEOUT_S) as answer:
-                if answer.status_code in RETRY_STATUSES:
-                    error = f"HTTP {answer.status_code}"
-                    continue
-                if answer.status_code != 200:
-                    raise SourceError(f"{url} answered {answer.status_code}")
-                expected = answer.headers.get("Content-Length")
-                written = 0
-                with open(dest, "wb") as out:
-                    for chunk in answer.iter_content(CHUNK):
-                        out.write(chunk)
-                        written += len(chunk)
-                # A transfer cut short would be parsed as a truncated file and fail later, less clearly.
-                if expected is not None and answer.headers.get("Content-Encoding") is None \
-                        and written != int(expected):
-                    error = f"short read: {written} of {expected} bytes"
-                    continue
+            answer = http.get(url, stream=True, timeout=TIMEOUT_S)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise SourceError(f"{url}: download failed after {retries} retries ({exc})") from exc
+        with answer:
+            if answer.status_code in RETRY_STATUSES:
+                raise SourceError(f"{url}: download failed after {retries} retries (HTTP {answer.status_code})")
+            if answer.status_code != 200:
+                raise SourceError(f"{url} answered {answer.status_code}")
+            try:
+                _write(answer, dest)
                 return dest
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            error = str(exc)
-    raise SourceError(f"{url}: download failed after {retries} retries ({error})")
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    _ShortRead) as exc:
+                state = answer.raw.retries if isinstance(answer.raw.retries, Policy) else retry
+                try:
+                    retry = state.increment(method="GET", url=url, error=exc)
+                except MaxRetryError:
+                    raise SourceError(f"{url}: download failed after {retries} retries ({exc})") from exc
+        retry.sleep()
+        adapter.max_retries = retry  # what is left of the budget, for the next request
+
+
+def _write(answer: requests.Response, dest: Path) -> None:
+    expected = answer.headers.get("Content-Length")
+    written = 0
+    with open(dest, "wb") as out:
+        for chunk in answer.iter_content(CHUNK):
+            out.write(chunk)
+            written += len(chunk)
+    # A transfer cut short would be parsed as a truncated file and fail later, less clearly.
+    if expected is not None and answer.headers.get("Content-Encoding") is None and written != int(expected):
+        raise _ShortRead(f"short read: {written} of {expected} bytes")
 
 
 @contextmanager

@@ -7,7 +7,6 @@ from typing import Any
 from mappings.common import Place, core_fields, employer_mapping, es_mapping
 
 KIND = "company"
-VERSION = "1"
 
 
 @dataclass(frozen=True)

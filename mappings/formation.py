@@ -7,7 +7,6 @@ from typing import Any
 from mappings.common import Place, core_fields, es_mapping
 
 KIND = "formation"
-VERSION = "1"
 
 
 @dataclass(frozen=True)

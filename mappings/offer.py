@@ -7,7 +7,6 @@ from typing import Any
 from mappings.common import Place, core_fields, employer_mapping, es_mapping
 
 KIND = "offer"
-VERSION = "1"
 SOURCES = ("france_travail", "deposited")
 STATUSES = ("active", "filled", "cancelled", "expired")
 

@@ -1,8 +1,15 @@
 """Pure ranking of search candidates: scoring, blending of kinds, explanations and offline metrics."""
 from __future__ import annotations
 
-from ranking.blend import (blend, blended_order, facet_distance_band, first_page_quota, rank, rank_by_totals,
-                           with_components)
+from ranking.blend import (
+                           blend,
+                           blended_order,
+                           facet_distance_band,
+                           first_page_quota,
+                           rank,
+                           rank_by_totals,
+                           with_components,
+)
 from ranking.evaluate import evaluate, ndcg_at_k, precision_at_k, recall_at_k
 from ranking.explain import explain
 from ranking.model import KINDS, SORTS, Candidate, CandidateData, Component, RankingContext, ScoredCandidate

@@ -120,7 +120,7 @@ class ResolveWeights:
     def for_model(self, model: str) -> "ResolveWeights":
         """These weights with the semantic calibration of `model` (cosine scales differ per model)."""
         calibration = SEMANTIC_CALIBRATION.get(model)
-        return self if calibration is None else replace(self, **calibration)
+        return self if calibration is None else replace(self, **calibration)  # type: ignore[arg-type]
 
 
 #: Per model, the cosines that mean "unrelated" (floor), "same job" (ceiling) and "some evidence"

@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     places = CommuneSearch(refs.communes)
     jobs = job_queries(refs.rome, args.queries, rng)
     result = {
-        "semantic": index.semantic, "model": index.embedder.name if index.semantic else "none", "index_entries": len(index.entries),
+        "semantic": index.semantic, "model": index.embedder.name if index.semantic else "none",
+        "index_entries": len(index.entries),
         "index_build_s": round(build_s, 1),
         # resolve first: its queries are new to the word cache, as in production.
         "resolve": measure(index.resolve, jobs),

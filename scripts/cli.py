@@ -257,6 +257,7 @@ def run_command(scale: str | None) -> None:
 
 # Scheduled jobs (`lba jobs ...`) and the scheduler process (`lba scheduler`) live in their own module.
 from scripts.jobs_cli import jobs_group, scheduler_command  # noqa: E402
+
 # The store's migrations (`lba db ...`) and the mail worker (`lba worker`, `lba outbox ...`).
 from scripts.store_cli import db_group, open_store, outbox_group, upgrade_store, worker_command  # noqa: E402
 

@@ -45,8 +45,15 @@ from typing import Any
 import numpy as np
 
 from app.referentials import Commune, Referentials, get_referentials
-from indexers.hiring.history import (COMPANY_COLUMNS, CONTRACTS, HIRING_COLUMNS, HEADCOUNT_BANDS, month_label,
-                                     month_ordinal, write_csv)
+from indexers.hiring.history import (
+    COMPANY_COLUMNS,
+    CONTRACTS,
+    HEADCOUNT_BANDS,
+    HIRING_COLUMNS,
+    month_label,
+    month_ordinal,
+    write_csv,
+)
 from scripts.demo_data import STREETS, company_name, jitter, make_siret, phone, slug
 
 GENERATOR_VERSION = 1

@@ -92,7 +92,8 @@ def _print_side_by_side(name: str, path: Path, lexical: dict, hybrid: dict) -> N
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("csv", nargs="*", type=Path, default=DEFAULT_CSVS, help="judged files (default: both dev files)")
+    parser.add_argument("csv", nargs="*", type=Path, default=DEFAULT_CSVS,
+                        help="judged files (default: both dev files)")
     parser.add_argument("--backend", action="append", default=None,
                         help="embedding backend(s) to compare (default: LBA_EMBEDDING_BACKEND); 'none' = lexical")
     parser.add_argument("--misses", action="store_true", help="list the hybrid misses")

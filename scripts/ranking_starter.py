@@ -31,7 +31,8 @@ def rules(kinds: str, radius: int) -> str:
     if "companies" in kinds:
         out += ["kind=company;distance_km<=10 => 2", f"kind=company;distance_km<={radius} => 1"]
     if "formations" in kinds:
-        out += ["kind=formation;distance_km<=5 => 3" if kinds == "formations" else "kind=formation;distance_km<=10 => 2",
+        out += ["kind=formation;distance_km<=5 => 3" if kinds == "formations"
+                else "kind=formation;distance_km<=10 => 2",
                 f"kind=formation;distance_km<={radius} => 1"]
     return " | ".join(out)
 

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from app.config import Settings
-from app.metiers import build_metier_index
-from app.metiers import index as index_module
+from app.metiers import build_metier_index, index as index_module
 from app.referentials import get_referentials
 from scripts.eval_metiers import DEFAULT_CSVS, _print_side_by_side, evaluate, read_judgements
 

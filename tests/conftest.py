@@ -5,6 +5,7 @@ import pytest
 
 from app.config import Settings
 from app.referentials import Referentials, get_referentials
+
 # The store's real databases (one PostgreSQL cluster per session, SQLite files): `store_url` runs a test on both.
 from tests.store.databases import postgres, store_url  # noqa: F401 - fixtures
 

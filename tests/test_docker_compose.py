@@ -1,4 +1,4 @@
-"""docker-compose.yml parses and wires nginx, the app, the scheduler, Elasticsearch and Redis (no Docker engine here)."""
+"""docker-compose.yml parses and wires nginx, the app, the scheduler, Elasticsearch and Redis (no Docker engine)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -14,6 +14,7 @@ import pytest
 
 from scripts.probe_slow_clients import QUERY, measure, p95, serve, slow_sockets
 
+
 def _get(url: str, client_ip: str) -> tuple[int, float]:
     request = urllib.request.Request(url + QUERY, headers={"X-Forwarded-For": client_ip})
     started = time.perf_counter()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.probe_slow_clients import QUERY, free_port, measure, p95, serve, slow_sockets
+from scripts.probe_slow_clients import free_port, measure, p95, serve, slow_sockets
 from tests.real_components import require, skip_if_opted_out
 
 CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"

@@ -7,12 +7,17 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from marshmallow import Schema, ValidationError
 
+from app.clock import get_clock
 from app.errors import ApiError, invalid_parameters
 from app.extensions import get_engine, get_settings
-from app.schemas_contact import (AppointmentRequestSchema, CallbackContextQuerySchema, CallbackRequestSchema,
-                                 OptOutConfirmSchema, OptOutRequestSchema)
+from app.schemas_contact import (
+    AppointmentRequestSchema,
+    CallbackContextQuerySchema,
+    CallbackRequestSchema,
+    OptOutConfirmSchema,
+    OptOutRequestSchema,
+)
 from app.services import callbacks, opt_out
-from app.clock import get_clock
 from app.services.contact_links import LinkError, LinkSigner
 
 bp = Blueprint("contact", __name__, url_prefix="/api")
@@ -148,9 +153,15 @@ def _json(schema: Any, description: str) -> dict[str, Any]:
 
 def openapi_paths() -> dict[str, Any]:
     """The OpenAPI operations of this blueprint (collected by app/api/openapi.py)."""
-    from app.schemas_contact import (AppointmentContextSchema, AppointmentUnavailableSchema, CallbackContextSchema,
-                                     CallbackCreatedSchema, OptOutConfirmedSchema, OptOutCreatedSchema,
-                                     OptOutMatchSchema)
+    from app.schemas_contact import (
+        AppointmentContextSchema,
+        AppointmentUnavailableSchema,
+        CallbackContextSchema,
+        CallbackCreatedSchema,
+        OptOutConfirmedSchema,
+        OptOutCreatedSchema,
+        OptOutMatchSchema,
+    )
 
     invalid = {"400": "Corps invalide : chaque champ fautif est listé dans `details`."}
     link = {"403": "Lien falsifié, d'un autre usage ou d'une autre demande.", "410": "Lien expiré."}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+
 from flask import Blueprint
 
 from app.api.access import count_results

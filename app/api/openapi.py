@@ -10,9 +10,16 @@ from flask import Blueprint, Flask, current_app, render_template_string
 from app.api.v3 import JobsSearchSchema, StringList
 from app.schemas import CommaList, KindSearchSchema, MatchRequestSchema
 from app.schemas_autocomplete import CommuneQuerySchema, MetierQuerySchema
-from app.schemas_responses import (CommunesResponseSchema, ErrorSchema, HealthSchema, ItemSchema,
-                                   MatchResponseSchema, MetiersResponseSchema, ResolveResponseSchema,
-                                   V3SearchResponseSchema)
+from app.schemas_responses import (
+    CommunesResponseSchema,
+    ErrorSchema,
+    HealthSchema,
+    ItemSchema,
+    MatchResponseSchema,
+    MetiersResponseSchema,
+    ResolveResponseSchema,
+    V3SearchResponseSchema,
+)
 
 bp = Blueprint("openapi", __name__)
 
@@ -175,7 +182,8 @@ table{border-collapse:collapse;width:100%}td,th{border:1px solid #ddd;padding:.3
 {% if op.parameters %}<table><tr><th>paramètre</th><th>où</th><th>type</th><th>règle</th></tr>
 {% for p in op.parameters %}<tr><td><code>{{ p.name }}</code>{% if p.required %} (obligatoire){% endif %}</td>
 <td>{{ p['in'] }}</td><td>{{ p.schema.type }}</td><td>{{ describe(p.schema) }}</td></tr>{% endfor %}</table>{% endif %}
-<p>Réponses : {% for code, r in op.responses.items() %}<code>{{ code }}</code> {{ r.description }}{% if not loop.last %} · {% endif %}{% endfor %}</p>
+<p>Réponses : {% for code, r in op.responses.items() %}<code>{{ code }}</code> {{ r.description }}{#
+#}{% if not loop.last %} · {% endif %}{% endfor %}</p>
 {% endfor %}{% endfor %}
 </body></html>"""
 

@@ -9,8 +9,8 @@ from app.clock import get_clock
 from app.errors import ApiError, invalid_parameters, load_json_object
 from app.schemas_recruiter import CancelSchema, DelegationSchema, OfferSchema, PartnerCompanySchema
 from app.services.company_search import CompanySearchError, CompanySearchUnavailable
-from app.services.recruiter_accounts import AccountService, NotAllowed
 from app.services.delegations import Delegations
+from app.services.recruiter_accounts import AccountService, NotAllowed
 from app.services.recruiter_offers import RecruiterOffers
 from app.web.csrf import csrf
 from app.web.recruiter_session import current_account

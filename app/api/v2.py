@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, request
 
 from app.api.applications import _load, get_application_service, idempotency
 from app.errors import ApiError

@@ -9,8 +9,16 @@ from app.clock import get_clock
 from app.errors import ApiError
 from app.extensions import get_engine, get_refs, get_settings
 from app.services import offer_exports
-from app.services.partner_jobs import (JobNotFound, PartnerJobError, PartnerJobs, clean_json, load_contract,
-                                       read_shape, validate_body, with_nullable_enums)
+from app.services.partner_jobs import (
+    JobNotFound,
+    PartnerJobError,
+    PartnerJobs,
+    clean_json,
+    load_contract,
+    read_shape,
+    validate_body,
+    with_nullable_enums,
+)
 from app.services.partners import Partner
 from app.services.v3_adapter import AdapterContext
 
@@ -146,7 +154,7 @@ def openapi_paths() -> dict[str, Any]:
     from app.api.openapi import _error_responses
 
     contract = load_contract(get_settings().data_dir)
-    security = [{"bearer": []}, {"apiKey": []}]
+    security: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
     job_id = {"in": "path", "name": "job_id", "required": True, "schema": {"type": "string"},
               "description": "Identifiant rendu par POST /api/v3/jobs (ex. deposited-12)."}
 

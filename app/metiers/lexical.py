@@ -4,6 +4,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from rapidfuzz import process
@@ -118,7 +119,7 @@ class LexicalIndex:
         w = self.weights
         lo = bisect.bisect_left(self._surface, word)
         hi = bisect.bisect_left(self._surface, word + "\x7f")
-        candidates = {}
+        candidates: dict[Any, Any] = {}
         for i in range(lo, hi):
             surface = self._surface[i]
             if surface == word:

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from app.clock import SYSTEM_CLOCK, Clock
 from app.config import Settings
-from app.search.contract import (EngineUnavailable, Hit, IndexBuilder, MatchQuery, SearchEngine,
-                                 SearchResult)
+from app.search.contract import EngineUnavailable, Hit, IndexBuilder, MatchQuery, SearchEngine, SearchResult
 
 __all__ = ["EngineUnavailable", "Hit", "IndexBuilder", "MatchQuery", "SearchEngine", "SearchResult",
            "build_engine"]

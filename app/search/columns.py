@@ -23,7 +23,9 @@ ROW_DTYPES: dict[str, Any] = {
 ROW_FIELDS = ("rid", "rome", "cell", "lat", "lon", "x", "y", "z", "score", "diploma", "contracts", "source",
               "pday", "expday", "apps")
 CELL_BITS = 23  # 1800 rows × 3600 columns of 0.1° = 6.48M cells < 2**23
-FORMAT = 3  # 3: per-document word columns (text_columns.py). Bumped when the files change shape; older generations are rebuilt, never misread
+# 3: per-document word columns (text_columns.py). Bumped when the files change shape; older generations
+# are rebuilt, never misread.
+FORMAT = 3
 
 
 def _typed_columns(rows: Sequence[tuple[Any, ...]], codes: dict[str, int],

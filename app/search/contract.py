@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-KINDS = ("formation", "offer", "company")
+# The one tuple of document kinds, in listing order: ranking defines it, the contract speaks it.
+from ranking.model import KINDS
 
 
 class EngineUnavailable(RuntimeError):

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import logging
-import re
 import uuid
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -27,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.config import Settings
 from app.errors import ApiError
+from app.referentials import get_referentials
 from app.search.contract import EngineUnavailable, SearchEngine
 from app.services.deposited_offers import index_deposited_offer, utc
 from app.services.mailer import MailTemplates
@@ -362,14 +362,15 @@ class ApplicationService:
                 max_attempts=self.settings.outbox_max_attempts)
 
     def _close_offer(self, target: Target) -> None:
-        """Take an offer that reached CLOSE_AFTER applications out of search, through the deposit path when it is ours."""
+        """Take an offer that reached CLOSE_AFTER applications out of search (through the deposit path if ours)."""
         try:
             if target.deposited_id is not None:
                 with self.store.connect() as conn:
                     row = conn.execute(sa.select(deposited_offers)
                                        .where(deposited_offers.c.id == target.deposited_id)).mappings().first()
                 if row is not None:
-                    index_deposited_offer(self.engine, dict(row), self.refs)
+                    index_deposited_offer(self.engine, dict(row), self.refs if self.refs is not None
+                                          else get_referentials(self.settings.data_dir))
             else:
                 self.engine.delete("offer", [target.id])
         except EngineUnavailable:

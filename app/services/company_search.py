@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any
 
 import requests
 import sqlalchemy as sa
-from requests.adapters import HTTPAdapter
 from sqlalchemy.engine import Engine
-from urllib3.util.retry import Retry
 
 from app.clock import Clock
 from app.config import Settings
+from app.http_client import policy, retrying_session
 from app.store import company_lookups, write_tx
 
 log = logging.getLogger(__name__)
@@ -143,13 +142,8 @@ class CompanySearch:
         self.store = store
         self.clock = clock
         self.refs = refs
-        retry = Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff_s,
-                      status_forcelist=(429, 500, 502, 503, 504), allowed_methods=frozenset({"GET"}),
-                      respect_retry_after_header=True, raise_on_status=False)
-        self.session = requests.Session()
-        self.session.mount("http://", HTTPAdapter(max_retries=retry))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
-        self.session.headers["User-Agent"] = "la-bonne-alternance (recruiter accounts)"
+        self.session = retrying_session(policy(retries, backoff_s),
+                                        user_agent="la-bonne-alternance (recruiter accounts)")
 
     # -- the one public entry --------------------------------------------------------------------------------
     def lookup(self, siret: str) -> Company:

@@ -1,4 +1,4 @@
-"""CFA delegation: the CFAs within 100 km that train for an offer's job, the recruiter's picks, their e-mails once validated."""
+"""CFA delegation: the CFAs within 100 km training for an offer's job, the recruiter's picks, their e-mails."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -130,7 +130,7 @@ class Delegations:
                             "notified": r["notified_at"] is not None} for r in chosen]}
 
     def choose(self, account: Mapping[str, Any], offer_id: int, sirets: list[str]) -> dict[str, Any]:
-        """Record the picked CFAs (among those proposed); e-mailed now if the account is validated, else at validation."""
+        """Record the picked CFAs (among those proposed); e-mailed now if the account is validated, else then."""
         now = self.clock.now()
         with self.store.connect() as conn:
             offer = self._offer(conn, account, offer_id)

@@ -140,7 +140,8 @@ class SmtpSender:
             for address in recipients:
                 code, reply = smtp.rcpt(address)
                 if code not in (250, 251):
-                    # A response exception (not SMTPRecipientsRefused) so the outbox reads the code: 4xx retry, 5xx stop.
+                    # A response exception (not SMTPRecipientsRefused) so the outbox reads the code:
+                    # 4xx retry, 5xx stop.
                     raise smtplib.SMTPResponseException(code, reply)
             code, reply = smtp.docmd("DATA")
             if code != 354:

@@ -5,7 +5,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,8 @@ from app.referentials import Referentials
 from app.search.contract import SearchEngine
 from app.services.deposited_offers import doc_id, index_deposited_offer, utc
 from app.services.public_urls import detail_page
-from app.services.v3_adapter import AdapterContext, date_time, target_diploma, website_url
 from app.services.siret import is_valid_siret, normalise_siret
+from app.services.v3_adapter import AdapterContext, date_time, target_diploma, website_url
 from app.store import api_keys, deposited_offers
 
 #: Where the public service's OpenAPI document lies under Settings.data_dir (read, never copied).

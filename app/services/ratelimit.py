@@ -16,11 +16,10 @@ from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from app.config import check_storage_uri
+
 log = logging.getLogger(__name__)
 
-#: Schemes accepted in LBA_RATELIMIT_STORAGE. memory:// is left out on purpose: it counts per process,
-#: so N gunicorn workers would each allow the full limit.
-SCHEMES = ("sqlite", "redis", "rediss", "redis+sentinel", "redis+cluster", "memcached", "mongodb")
 #: A network storage that fails is left alone for this long (requests are served unmetered), so a dead
 #: Redis costs one timeout per worker every few seconds instead of one per request. A local SQLite
 #: file is retried on the next call (its errors are a busy lock, over in milliseconds), and its
@@ -109,13 +108,6 @@ class SQLiteStorage(Storage):
 def storage_uri(configured: str, sqlite_path: str | Path) -> str:
     """The storage URI in use: LBA_RATELIMIT_STORAGE when set, else the SQLite file LBA_RATELIMIT_PATH."""
     return configured or f"sqlite:///{Path(sqlite_path).resolve()}"
-
-
-def check_storage_uri(uri: str) -> None:
-    """Raise ValueError when `uri` names no storage shared by every worker."""
-    scheme = urlparse(uri).scheme
-    if scheme not in SCHEMES:
-        raise ValueError(f"LBA_RATELIMIT_STORAGE must use one of {', '.join(SCHEMES)}, got {scheme or uri!r}")
 
 
 class RateLimiter:

@@ -14,6 +14,7 @@ from typing import Any
 
 from app.referentials import Referentials
 from app.referentials.communes import Commune, fold
+from app.search import geo
 from app.services.match import MatchService
 
 CITY_COUNT = 300
@@ -133,10 +134,8 @@ class SeoCatalogue:
 
 
 def distance_km(a: Commune, b: Commune) -> float:
-    """Great-circle distance between two communes' centres."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(h))
+    """Great-circle distance between two communes' centres (the engines' formula, app/search/geo.py)."""
+    return geo.distance_km(a.latitude, a.longitude, b.latitude, b.longitude)
 
 
 def job_posting(item: dict[str, Any], url: str) -> dict[str, Any]:

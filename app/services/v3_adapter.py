@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
 from app.referentials.opco import Opcos
 from app.services.items import EMAIL_MASK, EMAIL_RE, mask_emails  # noqa: F401 - re-exported
 from app.services.public_urls import detail_page

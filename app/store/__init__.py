@@ -5,12 +5,14 @@ from sqlalchemy.engine import Engine
 
 from app.store.applications import applications, idempotency_keys
 from app.store.base import metadata
+
+# Contact flows (callback requests, company opt-out requests): app/store/contact.py, revision 0003.
+from app.store.contact import callback_requests, company_opt_out_requests  # noqa: E402,F401
 from app.store.core import api_keys, company_opt_outs, deposited_offers, job_locks, job_runs
 from app.store.engine import dispose_after_fork, dispose_all, engine_for, write_tx
 from app.store.migrate import StoreOutOfDate, check_current, upgrade
 from app.store.outbox import outbox, used_tokens
-# Contact flows (callback requests, company opt-out requests): app/store/contact.py, revision 0003.
-from app.store.contact import callback_requests, company_opt_out_requests  # noqa: E402,F401
+
 # Recruiter side (accounts, company-search cache, CFA partner companies, delegations): revision 0004.
 from app.store.recruiters import (  # noqa: E402,F401
     cfa_partner_companies, company_lookups, offer_delegations, recruiter_accounts)

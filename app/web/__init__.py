@@ -13,13 +13,13 @@ __all__ = ["init_app"]
 def init_app(app: Flask) -> None:
     """Register the pages, the widget, their static files, headers and the French error pages."""
     from app.services.recruiter_accounts import build_account_service
-    from app.web.recruiter_accounts import bp as recruiter_accounts_bp
     from app.web.guidance import bp as guidance_bp
+    from app.web.recruiter_accounts import bp as recruiter_accounts_bp
+    from app.web.recruiter_offers import bp as recruiter_offers_bp
     from app.web.seo import bp as seo_bp
     from app.web.statistics import bp as statistics_bp
     from app.web.views import bp as pages_bp
     from app.web.widget import bp as widget_bp
-    from app.web.recruiter_offers import bp as recruiter_offers_bp
 
     app.extensions["lba.web.assets"] = Assets.load()
     app.register_blueprint(pages_bp)

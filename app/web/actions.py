@@ -19,7 +19,6 @@ from app.extensions import get_engine
 from app.services.applications import ApplicationInput
 from app.web.forms import OPT_OUT_REASONS, UploadedCv
 
-
 #: Which form field a refusal of the applications service belongs beside (others go to the form's summary).
 APPLICATION_ERROR_FIELDS = {"disposable_email": "email", "invalid_cv": "cv", "unsupported_cv_type": "cv",
                             "cv_too_large": "cv"}

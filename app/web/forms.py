@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from app.schemas import ROME_RE, MAX_ROMES
+from app.schemas import MAX_ROMES, ROME_RE
 
 REQUIRED = "Ce champ est obligatoire."
 RADII = (10, 30, 60, 100, 200)

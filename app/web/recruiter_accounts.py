@@ -7,11 +7,15 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from marshmallow import ValidationError
 
 from app.services.company_search import CompanySearchError
-from app.services.recruiter_accounts import (DASHBOARD_PATH, AccountError, AccountService, LinkError, NotAllowed,
-                                             SignUp)
+from app.services.recruiter_accounts import DASHBOARD_PATH, AccountError, AccountService, LinkError, NotAllowed, SignUp
 from app.services.siret import SiretError
-from app.web.account_forms import (LoginFormSchema, PartnerCompanyFormSchema, RefusalFormSchema, SignUpFormSchema,
-                                   SiretFormSchema)
+from app.web.account_forms import (
+    LoginFormSchema,
+    PartnerCompanyFormSchema,
+    RefusalFormSchema,
+    SignUpFormSchema,
+    SiretFormSchema,
+)
 from app.web.recruiter_session import current_account, sign_in, sign_out
 
 bp = Blueprint("recruiter_accounts", __name__, url_prefix="/espace-pro")

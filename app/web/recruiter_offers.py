@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import (Blueprint, current_app, flash, get_flashed_messages, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, current_app, flash, get_flashed_messages, redirect, render_template, request, url_for
 from marshmallow import ValidationError
-from werkzeug.routing import BuildError
 from werkzeug.datastructures import MultiDict
+from werkzeug.routing import BuildError
 
 from app.clock import get_clock
 from app.errors import ApiError

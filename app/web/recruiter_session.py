@@ -54,7 +54,8 @@ def current_account() -> dict[str, Any] | None:
     if isinstance(account_id, int):
         store = current_app.extensions["lba.store"]
         with store.connect() as conn:
-            row = conn.execute(sa.select(recruiter_accounts).where(recruiter_accounts.c.id == account_id)).mappings().first()
+            row = conn.execute(sa.select(recruiter_accounts)
+                               .where(recruiter_accounts.c.id == account_id)).mappings().first()
         if row is not None and row["session_version"] == session.get("session_version") \
                 and row["status"] in SIGNED_IN_STATUSES:
             account = dict(row)

@@ -8,8 +8,7 @@ from flask import Blueprint, current_app, request, url_for
 from flask.sansio.blueprints import BlueprintSetupState
 
 from app.web.assets import page_files
-from app.web.forms import (APPLICANT_TYPES, CALLBACK_REASONS, CONTRACTS, DIPLOMAS, KINDS, OPT_OUT_REASONS, RADII,
-                           SORTS)
+from app.web.forms import APPLICANT_TYPES, CALLBACK_REASONS, CONTRACTS, DIPLOMAS, KINDS, OPT_OUT_REASONS, RADII, SORTS
 from app.web.results import distance_label, query_string
 
 #: What each kind of result is called, and the DSFR badge that tells them apart at a glance.

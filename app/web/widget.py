@@ -19,7 +19,7 @@ TESTER_DEFAULTS = {"romes": "K2204", "latitude": "48.8566", "longitude": "2.3522
 def widget_args() -> MultiDict:
     """The widget's query string as the search form reads it: scope → kinds, a point → "around here"."""
     args = MultiDict(request.args)
-    scope = args.get("scope") if args.get("scope") in SCOPES else "all"
+    scope = str(args.get("scope")) if args.get("scope") in SCOPES else "all"
     if not args.getlist("kinds"):
         args.setlist("kinds", list(SCOPES[scope]))
     else:

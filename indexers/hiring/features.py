@@ -102,7 +102,7 @@ def build_features(history: History, cutoff: int) -> FeatureFrame:
                     + window(history, PERMANENT, cutoff - 12, cutoff - 6))
     # A shrinking or closing company hires less of everything first.
     cols["other_trend"] = np.log1p(other_recent) - np.log1p(other_before)
-    cols["months_since_any"] = months_since(recent.any(axis=2), MONTHS_SINCE_CAP)
+    cols["months_since_any"] = months_since(np.asarray(recent.any(axis=2)), MONTHS_SINCE_CAP)
     cols["log_headcount"] = np.log(companies.headcount)
     start = history.first_month + cutoff
     known = companies.created != ALWAYS

@@ -17,8 +17,7 @@ from sklearn.linear_model import LinearRegression, PoissonRegressor
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from indexers.hiring.features import (CATEGORICAL, FEATURES, HORIZON, LOOKBACK, build_features, half_year_counts,
-                                      target)
+from indexers.hiring.features import CATEGORICAL, FEATURES, HORIZON, LOOKBACK, build_features, half_year_counts, target
 from indexers.hiring.history import History
 
 #: Training cutoffs of the stacked models: the latest whose six target months are known, then every

@@ -75,7 +75,7 @@ def run_weekly_prediction(companies_path: str | Path, hirings_path: str | Path, 
     previous = count_items(out) if max_drift is not None else None
 
     def accept(count: int) -> bool:
-        return previous is None or previous == 0 or abs(count - previous) / previous <= max_drift
+        return previous is None or max_drift is None or previous == 0 or abs(count - previous) / previous <= max_drift
 
     output = OutputStats()
     write_started = time.perf_counter()

@@ -1,6 +1,8 @@
 """Converters from the official open-data referentials (geo.api.gouv.fr, ROME 4.0, INSEE NAF) to data-directory CSV."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from indexers.referential_sources import geo_api, insee_naf, rome_csv
 from indexers.referential_sources.common import ConversionError, SourceFormat
 
@@ -26,7 +28,7 @@ def parse_sources(text: str) -> dict[str, list[str]]:
     return out
 
 
-def outputs(sources: dict[str, list[str]]) -> set[str]:
+def outputs(sources: Mapping[str, Sequence[str]]) -> set[str]:
     """Data-directory paths the declared sources write."""
     return {path for name in sources for path in FORMATS[name].outputs}
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import zipfile
@@ -9,8 +10,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from indexers.referential_sources.common import (ConversionError, SourceFormat, clean, rows_in_use, url_basename,
-                                                 write_csv)
+from indexers.referential_sources.common import (
+    ConversionError,
+    SourceFormat,
+    clean,
+    rows_in_use,
+    url_basename,
+    write_csv,
+)
 
 NAME = "rome-csv"
 CODE = re.compile(r"^[A-N]\d{4}$")
@@ -95,7 +102,7 @@ def read_members(files: Sequence[Path]) -> dict[str, Table]:
                 for info in archive.infolist():
                     if not info.is_dir():
                         take(f"{path.name}:{info.filename}", PurePosixPath(info.filename).name,
-                             lambda info=info: archive.read(info))
+                             functools.partial(archive.read, info))
         elif any(pattern.match(path.name) for pattern in MEMBERS.values()):
             take(path.name, path.name, path.read_bytes)
         else:

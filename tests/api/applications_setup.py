@@ -14,10 +14,8 @@ from app.factory import create_app
 from app.search.embedded import EmbeddedEngine
 from app.services.deposited_offers import index_deposited_offer, save_deposited_offer
 from mappings.common import Place
-from mappings.company import Company
-from mappings.company import to_document as company_document
-from mappings.offer import Offer
-from mappings.offer import to_document as offer_document
+from mappings.company import Company, to_document as company_document
+from mappings.offer import Offer, to_document as offer_document
 
 RECRUITER = "rh@garage-lyon.test"
 COMPANY_EMAIL = "contact@boulangerie.test"
@@ -61,8 +59,9 @@ def deposit(store, engine, refs) -> int:  # type: ignore[no-untyped-def]
         "latitude": LYON.latitude, "longitude": LYON.longitude, "city": "Lyon", "postcode": "69001",
         "company_name": "Fournil des Pentes", "company_siret": "33333333300033", "apply_email": DEPOSIT_EMAIL,
         "status": "active", "expires_at": now + timedelta(days=30)})
-    from app.store import deposited_offers
     import sqlalchemy as sa
+
+    from app.store import deposited_offers
     with store.connect() as conn:
         row = conn.execute(sa.select(deposited_offers).where(deposited_offers.c.id == offer_id)).mappings().one()
     assert index_deposited_offer(engine, dict(row), refs) == "indexed"

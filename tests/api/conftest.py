@@ -8,9 +8,9 @@ import pytest
 
 from app.config import Settings
 from app.factory import create_app
-from app.store import upgraded_store
 from app.search.contract import KINDS
 from app.search.embedded import EmbeddedEngine
+from app.store import upgraded_store
 from tests.factories import make_documents
 
 CODES = ["D1102", "D1108", "M1805", "K2204"]

@@ -14,8 +14,7 @@ from app.search.contract import KINDS, SearchEngine
 from app.search.embedded import EmbeddedEngine
 from app.store import get_store, recruiter_accounts
 from mappings.common import Place
-from mappings.formation import Formation
-from mappings.formation import to_document as formation_document
+from mappings.formation import Formation, to_document as formation_document
 
 LYON = Place(latitude=45.764, longitude=4.8357, city="Lyon", postcode="69001", insee="69123", department="69")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

@@ -12,8 +12,8 @@ import redis
 from click.testing import CliRunner
 
 from app.factory import create_app
-from app.store import upgraded_store
 from app.services.partners import create_key, list_keys, revoke_key
+from app.store import upgraded_store
 from scripts.cli import main as cli
 from tests.redis_server import redis_server
 

@@ -1,4 +1,4 @@
-"""POST /api/v1/applications on SQLite and PostgreSQL, delivered to a real SMTP server; recruiter replies by signed link."""
+"""POST /api/v1/applications on SQLite and PostgreSQL, delivered to a real SMTP server; replies by signed link."""
 from __future__ import annotations
 
 import io
@@ -7,7 +7,7 @@ import logging
 import re
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -16,8 +16,19 @@ from app.services.mailer import SmtpConfig, SmtpSender
 from app.services.outbox import OutboxPolicy, deliver, worker_id
 from app.store import applications, outbox, write_tx
 from scripts.smtp_sink import SmtpSink
-from tests.api.applications_setup import (COMPANY_EMAIL, COMPANY_SIRET, DEPOSIT_EMAIL, RECRUITER, SIRET, app_env,  # noqa: F401
-                                          application_body, b64, deposit, docx_bytes, pdf_bytes)
+from tests.api.applications_setup import (  # noqa: F401
+    COMPANY_EMAIL,
+    COMPANY_SIRET,
+    DEPOSIT_EMAIL,
+    RECRUITER,
+    SIRET,
+    app_env,
+    application_body,
+    b64,
+    deposit,
+    docx_bytes,
+    pdf_bytes,
+)
 from tests.forms import csrf_token
 
 URL = "/api/v1/applications"
@@ -79,7 +90,8 @@ def test_an_application_is_stored_then_delivered_with_its_cv_to_the_recruiter(ap
     # The CV is gone from the store once delivered; the recruiter's address never left in an answer or a log.
     assert all(row["attachment"] is None for row in _outbox(app_env))
     assert RECRUITER not in answer.get_data(as_text=True)
-    ours = [record.getMessage() for record in caplog.records if not record.name.startswith("mail.log")]  # not the test server's
+    # Not the test server's records.
+    ours = [record.getMessage() for record in caplog.records if not record.name.startswith("mail.log")]
     assert ours and not any(RECRUITER in line for line in ours)
     detail = client.get("/api/v1/offers/francetravail-OK1")
     assert RECRUITER not in detail.get_data(as_text=True)
@@ -107,7 +119,8 @@ def _fake_files() -> dict[str, bytes]:
         archive.writestr("notes.txt", "pas un docx")
     return {
         "png": b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64,
-        "gif": b"GIF89a" + b"\x00" * 64, "zip": plain_zip.getvalue(), "doc": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64,
+        "gif": b"GIF89a" + b"\x00" * 64, "zip": plain_zip.getvalue(),
+        "doc": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64,
         "exe": b"MZ\x90\x00" + b"\x00" * 64, "html": b"<!doctype html><html><script>x</script></html>",
         "text": "Je suis un CV en texte".encode(), "docx": docx_bytes(), "empty": b"",
     }
@@ -130,7 +143,8 @@ def test_cv_name_size_and_encoding_rules(app_env) -> None:
     too_big = client.post(URL, json=application_body(cv={"name": "cv.pdf",
                                                           "content": b64(pdf_bytes(3 * 1024 * 1024 + 1))}))
     assert too_big.status_code == 413 and "3 Mo" in too_big.get_json()["error"]["message"]
-    just_fits = client.post(URL, json=application_body(cv={"name": "cv.PDF", "content": b64(pdf_bytes(3 * 1024 * 1024))}))
+    just_fits = client.post(URL, json=application_body(cv={"name": "cv.PDF",
+                                                           "content": b64(pdf_bytes(3 * 1024 * 1024))}))
     assert just_fits.status_code == 202, just_fits.get_json()
     garbage = client.post(URL, json=application_body(cv={"name": "cv.pdf", "content": "%%%not base64"}))
     assert garbage.status_code == 400 and garbage.get_json()["error"]["code"] == "invalid_cv"

@@ -9,9 +9,9 @@ import copy
 import json
 from pathlib import Path
 
+import schemathesis
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
-import schemathesis
 
 from app.config import Settings
 from app.store import applications, outbox, write_tx
@@ -83,7 +83,8 @@ def test_v2_refuses_unknown_fields_and_recipients(app_env) -> None:
                                                          "applicant_contract_start": ["2027-09-01"]})
     assert accepted.status_code == 202
     with app_env.extensions["lba.store"].connect() as conn:
-        row = conn.execute(sa.select(applications).where(applications.c.id == accepted.get_json()["id"])).mappings().one()
+        row = conn.execute(sa.select(applications)
+                           .where(applications.c.id == accepted.get_json()["id"])).mappings().one()
     assert row["target_id"] == "francetravail-OK1" and row["extra"] == {"applicant_contract_start": ["2027-09-01"]}
 
 

@@ -16,10 +16,21 @@ from app.search.embedded import EmbeddedEngine
 from app.store import get_store
 from app.store.contact import callback_requests
 from scripts.smtp_sink import SmtpSink
-from tests.services.contact_env import (APPLICANT_EMAIL, BASE_URL, CFA_EMAIL, COMPANY_EMAIL, Clock,
-                                        company_doc, contact_settings, deliver_all, formation_doc, make_app, paris)
-from tests.store.databases import postgres, store_url  # noqa: F401 - fixtures: every test runs on both databases
 from tests.forms import csrf_token
+from tests.services.contact_env import (
+    APPLICANT_EMAIL,
+    BASE_URL,
+    CFA_EMAIL,
+    COMPANY_EMAIL,
+    Clock,
+    company_doc,
+    contact_settings,
+    deliver_all,
+    formation_doc,
+    make_app,
+    paris,
+)
+from tests.store.databases import postgres, store_url  # noqa: F401 - fixtures: every test runs on both databases
 
 KEY = "101249P01313538697790003635386977900036-93006#L01"
 SIRET = "80841382700011"

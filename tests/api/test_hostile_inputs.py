@@ -12,8 +12,8 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from tests.api.test_v3 import hand_made_documents
 from tests.api.conftest import CODES
+from tests.api.test_v3 import hand_made_documents
 from tests.factories import make_documents
 
 LYON = {"latitude": "45.764", "longitude": "4.8357"}

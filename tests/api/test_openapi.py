@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 
-
 def test_openapi_lists_every_route_and_parameter(client):
     spec = client.get("/api/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")

@@ -6,9 +6,8 @@ from collections import Counter
 from typing import Any
 
 import schemathesis
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from hypothesis.errors import Unsatisfiable
-from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance

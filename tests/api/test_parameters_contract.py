@@ -1,4 +1,4 @@
-"""Numbers in ASCII digits only, empty `romes` as the OpenAPI document says, and the document's cross-parameter rules."""
+"""Numbers in ASCII digits only, empty `romes` as the OpenAPI document says, and its cross-parameter rules."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""The recruiter's offers API: authentication, every field rule, ownership, lifecycle, and search at once on both engines."""
+"""The recruiter's offers API: authentication, every field rule, ownership, lifecycle, search on both engines."""
 from __future__ import annotations
 
 import time
@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from app.clock import FixedClock
 from app.store import deposited_offers, get_store
 from indexers import ImportStats, deposited
-from tests.api.recruiter_setup import (LYON, NOW, add_account, make_app, offer_body, published_engine,
-                                       signed_in_client)
+from tests.api.recruiter_setup import LYON, NOW, add_account, make_app, offer_body, published_engine, signed_in_client
 
 ENGINES = ["embedded", "opensearch"]
 MATCH = f"/api/v1/match?romes=D1102&latitude={LYON.latitude}&longitude={LYON.longitude}&radius=10&kinds=offers"

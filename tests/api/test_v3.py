@@ -16,9 +16,21 @@ from referencing.jsonschema import DRAFT202012
 from app.config import Settings
 from app.search.geo import distance_km
 from app.services import v3_adapter
-from app.services.v3_adapter import (EMAIL_MASK, AdapterContext, Filters, NotRepresentable, date_time,
-                                     department_matches, job_offer, mask_emails, opco_spellings, partner_label,
-                                     recruiter, search, website_url)
+from app.services.v3_adapter import (
+    EMAIL_MASK,
+    AdapterContext,
+    Filters,
+    NotRepresentable,
+    date_time,
+    department_matches,
+    job_offer,
+    mask_emails,
+    opco_spellings,
+    partner_label,
+    recruiter,
+    search,
+    website_url,
+)
 from mappings import company, offer
 from mappings.common import Place
 from tests.api.conftest import CODES

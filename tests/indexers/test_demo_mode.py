@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.store import upgraded_store
-
 from app.config import Settings
+from app.store import upgraded_store
 from indexers.pipeline import JobSettings, run_job
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,15 @@ import pytest
 
 from app.referentials import Referentials
 from indexers import ImportStats
-from indexers.france_travail_api import (RESULT_CAP, FranceTravailClient, FranceTravailConfig, FranceTravailError,
-                                         _retry_after, departements_of, iter_documents, split_codes)
+from indexers.france_travail_api import (
+    RESULT_CAP,
+    FranceTravailClient,
+    FranceTravailConfig,
+    FranceTravailError,
+    departements_of,
+    iter_documents,
+    split_codes,
+)
 from tests.indexers.ft_server import FakeClock, FakeFranceTravail, Raw, make_offers, sample_offers
 
 NOW = datetime(2026, 9, 1, tzinfo=timezone.utc)
@@ -190,12 +197,6 @@ def test_departements_come_from_the_communes_referential(refs: Referentials) -> 
     assert {"01", "2A", "2B", "75", "971", "972", "973", "974", "976"} <= set(codes)
     assert "20" not in codes and "975" not in codes  # Corsica is 2A/2B; Saint-Pierre-et-Miquelon is not a DROM
     assert len(codes) == 101
-
-
-def test_retry_after_reads_seconds_and_http_dates() -> None:
-    assert _retry_after("3", NOW) == 3.0
-    assert _retry_after("Tue, 01 Sep 2026 00:00:05 GMT", NOW) == 5.0
-    assert _retry_after("", NOW) is None and _retry_after("soon", NOW) is None
 
 
 def test_configuration_from_the_environment_defaults_to_the_real_endpoints() -> None:

@@ -13,8 +13,15 @@ from app.config import Settings
 from app.referentials import Referentials
 from app.search.geo import distance_km
 from indexers import ImportStats, Rejected
-from indexers.recruiters import (iter_documents, map_company, projection_of, rome_score, to_wgs84, to_wgs84_many,
-                                 valid_siret)
+from indexers.recruiters import (
+    iter_documents,
+    map_company,
+    projection_of,
+    rome_score,
+    to_wgs84,
+    to_wgs84_many,
+    valid_siret,
+)
 
 # A commune of each territory and the projection its SIRENE coordinates use.
 TERRITORIES = [("54318", "54460", 2154), ("2A004", "20000", 2154), ("97105", "97100", 5490),

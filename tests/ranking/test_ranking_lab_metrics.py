@@ -5,8 +5,17 @@ import math
 
 import pytest
 
-from ranking.evaluate import (QueryRun, compare, coverage_by_kind, ndcg_of_grades, paired_bootstrap,
-                              precision_of_grades, reciprocal_rank, sign_test, summarise)
+from ranking.evaluate import (
+    QueryRun,
+    compare,
+    coverage_by_kind,
+    ndcg_of_grades,
+    paired_bootstrap,
+    precision_of_grades,
+    reciprocal_rank,
+    sign_test,
+    summarise,
+)
 from ranking.judged import JudgementError, parse_rules, read_judgements
 
 
@@ -103,7 +112,7 @@ def test_a_bad_row_names_its_line() -> None:
 
 
 def test_the_starter_set_is_valid_and_large_enough() -> None:
-    from scripts.ranking_cli import DEFAULT_JUDGEMENTS
     from ranking.judged import load_judgements
+    from scripts.ranking_cli import DEFAULT_JUDGEMENTS
 
     assert len(load_judgements(DEFAULT_JUDGEMENTS)) >= 60

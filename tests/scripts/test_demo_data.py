@@ -14,9 +14,9 @@ from app.referentials import Referentials
 from app.referentials.csvfile import read_rows
 from app.search.geo import distance_km
 from indexers import ImportStats, catalogue, france_travail, recruiters
-from scripts.demo_index import FILES, MANIFEST
 from indexers.recruiters import projection_of, to_wgs84, valid_siret
 from scripts import demo_data
+from scripts.demo_index import FILES, MANIFEST
 
 TODAY = date(2026, 9, 1)
 TINY = {"companies": 300, "offers": 200, "formations": 120}

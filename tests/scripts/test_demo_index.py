@@ -12,8 +12,7 @@ import pytest
 from app.referentials import Referentials
 from app.search.contract import MatchQuery
 from app.search.embedded import EmbeddedEngine
-from scripts import demo_index as demo
-from scripts import demo_data
+from scripts import demo_data, demo_index as demo
 
 TODAY = date(2026, 9, 1)
 TINY = {"companies": 400, "offers": 300, "formations": 150}

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from app.factory import create_app
-from app.store import upgraded_store
 from app.search.contract import KINDS, EngineUnavailable, MatchQuery
 from app.search.elastic import ConnectionConfig, ElasticEngine
+from app.store import upgraded_store
 from ranking import RankingContext
 from ranking.linear import linear_spec
 from scripts.opensearch_node import free_port

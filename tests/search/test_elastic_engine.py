@@ -27,14 +27,11 @@ def _indices(engine: ElasticEngine, kind: str) -> list[str]:
 
 
 def test_every_mapping_is_explicit_and_accepted(elastic):
-    for kind in ("formation", "offer", "company", "metier"):
+    for kind in ("formation", "offer", "company"):
         index = f"{elastic.prefix}-mapping-{kind}"
         elastic._call("PUT", f"/{index}", body=es_queries.index_body(kind, "opensearch", shards=1, meta={}))
         mapping = elastic._call("GET", f"/{index}/_mapping")[index]["mappings"]
         assert mapping["dynamic"] == "strict"
-        if kind == "metier":
-            assert mapping["properties"]["embedding"]["type"] == "float"  # dense_vector has no OpenSearch twin
-            continue
         props = mapping["properties"]
         assert props["location"]["type"] == "geo_point"
         assert props["rome_index_codes"]["type"] == "keyword"
@@ -43,11 +40,6 @@ def test_every_mapping_is_explicit_and_accepted(elastic):
         tokens = elastic._call("POST", f"/{index}/_analyze",
                                body={"analyzer": "french_folded", "text": "L'apprentie Boulangère d'Orléans"})
         assert [t["token"] for t in tokens["tokens"]] == ["aprent", "boulanger", "orlean"]
-
-
-def test_the_elasticsearch_mapping_keeps_dense_vector():
-    body = es_queries.index_body("metier", "elasticsearch", shards=1, meta={})
-    assert body["mappings"]["properties"]["embedding"]["type"] == "dense_vector"
 
 
 def test_a_failed_build_deletes_its_index_and_leaves_the_alias(elastic, refs):

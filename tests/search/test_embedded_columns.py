@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from app.search.columns import CELL_BITS, PostingWriter, Postings
+from app.search.columns import CELL_BITS, Postings, PostingWriter
 from app.search.contract import EngineUnavailable, MatchQuery
 from app.search.embedded import EmbeddedEngine
 from tests.factories import make_documents

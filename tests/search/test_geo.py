@@ -40,3 +40,17 @@ def test_cell_ranges_cover_every_point_of_the_circle(center, radius):
                    for lo, hi, a0, a1, o0, o1 in ranges), (lat, lon)
         checked += 1
     assert checked > 20
+
+
+def test_distance_km_agrees_with_geopys_great_circle():
+    # geopy (the design's distance library) is the reference; the engines keep this formula because
+    # numpy, SQL and Painless compute it with the same operations (scripts/bench_distance.py).
+    from geopy.distance import great_circle
+
+    from app.search.geo import EARTH_RADIUS_KM
+
+    rng = random.Random(3)
+    for _ in range(2000):
+        a = (rng.uniform(-60, 60), rng.uniform(-180, 180))
+        b = (a[0] + rng.uniform(-2, 2), a[1] + rng.uniform(-2, 2))
+        assert distance_km(*a, *b) == pytest.approx(great_circle(a, b, radius=EARTH_RADIUS_KM).km, rel=1e-9, abs=1e-9)

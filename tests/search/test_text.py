@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from app.search import text_columns
 from app.search.contract import KINDS, MatchQuery
 from app.search.embedded import EmbeddedEngine

@@ -5,8 +5,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from app.config import Settings
 from app.clock import Clock as AppClock
+from app.config import Settings
 from app.factory import create_app
 from app.services.mailer import SmtpConfig, SmtpSender
 from app.services.outbox import OutboxPolicy, deliver

@@ -13,8 +13,7 @@ from app.services.contact_links import LinkError, LinkExpired, LinkSigner
 from app.store import get_store, outbox
 from app.store.contact import callback_requests
 from scripts.smtp_sink import SmtpSink
-from tests.services.contact_env import (APPLICANT_EMAIL, BASE_URL, CFA_EMAIL, SECRET, deliver_all, formation_doc,
-                                        paris)
+from tests.services.contact_env import APPLICANT_EMAIL, BASE_URL, CFA_EMAIL, SECRET, deliver_all, formation_doc, paris
 from tests.store.databases import postgres, store_url  # noqa: F401 - fixtures: every test runs on both databases
 
 KEY = "101249P01313538697790003635386977900036-93006#L01"

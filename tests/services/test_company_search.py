@@ -8,9 +8,17 @@ import sqlalchemy as sa
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.services.company_search import (CompanyClosed, CompanyMalformed, CompanyNotDiffusible, CompanySearch,
-                                         CompanySearchUnavailable, CompanyUnknown, EducationSector,
-                                         client_from_settings, eligible)
+from app.services.company_search import (
+    CompanyClosed,
+    CompanyMalformed,
+    CompanyNotDiffusible,
+    CompanySearch,
+    CompanySearchUnavailable,
+    CompanyUnknown,
+    EducationSector,
+    client_from_settings,
+    eligible,
+)
 from app.store import company_lookups, get_store
 from tests.services import company_search_server as api
 from tests.store.databases import postgres, store_url  # noqa: F401 - fixtures: every test runs on both databases

@@ -1,4 +1,4 @@
-"""The outbox against a real SMTP server (aiosmtpd) on SQLite and PostgreSQL: delivery, retries, failure, workers killed."""
+"""The outbox against a real SMTP server (aiosmtpd) on SQLite and PostgreSQL: delivery, retries, failure, kills."""
 from __future__ import annotations
 
 import os

@@ -89,7 +89,8 @@ class PostgresCluster:
         command = ["sh", "-c", script]
         if self._user is not None:
             command = ["runuser", "-u", self._user.pw_name, "--", *command]
-        self._watcher = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        self._watcher = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL,
                          start_new_session=True)
 
     def url(self, database: str = "postgres") -> str:

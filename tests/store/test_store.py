@@ -1,4 +1,4 @@
-"""The store on SQLite and PostgreSQL: one migration history, refusal of a stale schema, fork-safe engines, hard concurrent writes."""
+"""The store on SQLite and PostgreSQL: one migration history, stale schema refused, fork-safe engines, concurrency."""
 from __future__ import annotations
 
 import multiprocessing

@@ -8,8 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from tests import real_components
 from werkzeug.serving import make_server
 
 from app.config import ROOT, Settings
@@ -18,6 +16,7 @@ from app.search.embedded import EmbeddedEngine
 from app.store import upgraded_store
 from scripts.demo_index import ensure_demo_data, index_demo
 from scripts.smtp_sink import SmtpSink
+from tests import real_components
 
 #: Where the browser tests save their screenshots (CI keeps this folder as an artifact).
 SCREENSHOTS = Path(os.environ.get("LBA_SCREENSHOT_DIR") or ROOT / "var" / "screenshots")

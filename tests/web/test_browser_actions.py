@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-import pytest
-
 from tests.web.browser import assert_accessible, screenshot
 from tests.web.conftest import CITY_WORDS, INSEE, PDF, ROME, ROME_WORDS, deliver_outbox
 

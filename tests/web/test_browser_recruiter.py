@@ -1,4 +1,4 @@
-"""A recruiter in headless Chromium: company account by SIRET, magic link from the SMTP sink, offer published, dashboard.
+"""A recruiter in headless Chromium: company account by SIRET, magic link from the SMTP sink, offer, dashboard.
 
 The company-search API is a local HTTP server answering recorded payloads in the API's own format
 (tests/fixtures/company_search/); e-mails go through the outbox to a real local SMTP server. How

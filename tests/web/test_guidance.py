@@ -5,10 +5,7 @@ import csv
 import re
 from urllib.parse import quote
 
-import pytest
-
 from app.services.guidance import MODULES, PAY_FILE
-
 
 
 def test_index_lists_every_module_and_each_answers(client):

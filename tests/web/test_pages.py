@@ -9,8 +9,8 @@ from urllib.parse import quote
 import pytest
 
 from app.web.assets import STATIC, page_files
-from tests.web.conftest import INSEE, PDF, ROME
 from tests.forms import form_token
+from tests.web.conftest import INSEE, PDF, ROME
 
 SEARCH = f"/recherche?metier=agent+de+nettoyage&romes={ROME}&lieu=Paris&insee={INSEE}&radius=60"
 BUDGET_BYTES = 300 * 1024

@@ -1,4 +1,4 @@
-"""Recruiters' pages through HTTP: sign-in required, the offer form (errors keep what was typed), CFAs, dashboard, links."""
+"""Recruiters' pages through HTTP: sign-in required, the offer form (errors keep what was typed), CFAs, dashboard."""
 from __future__ import annotations
 
 import re
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from app.clock import FixedClock
 from app.store import deposited_offers, get_store, outbox
-from tests.forms import csrf_token
 from tests.api.recruiter_setup import NOW, add_account, make_app, published_engine, signed_in_client
+from tests.forms import csrf_token
 
 FORM = {"appellation": "Boulanger / Boulangère", "appellation_code": "11573", "rome": "D1102",
         "contract_types": "apprentissage", "diploma_level": "3", "start_asap": "1", "duration_months": "24",

@@ -6,7 +6,6 @@ import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import sqlalchemy as sa
 
 from app.clock import FixedClock

@@ -5,8 +5,17 @@ import numpy as np
 import pytest
 
 from app.referentials import Referentials
-from indexers.hiring.backtest import (calibration_deciles, calibration_error, default_cutoffs, format_table,
-                                      grouped_top_k, poisson_deviance, run_backtest, top_companies, top_share)
+from indexers.hiring.backtest import (
+    calibration_deciles,
+    calibration_error,
+    default_cutoffs,
+    format_table,
+    grouped_top_k,
+    poisson_deviance,
+    run_backtest,
+    top_companies,
+    top_share,
+)
 from indexers.hiring.history import History
 
 

@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 from app.referentials import Referentials
-from indexers.hiring.features import (FEATURES, MONTHS_SINCE_CAP, RATE_PRIOR, build_features, half_year_counts,
-                                      months_since, target, window)
+from indexers.hiring.features import (
+    FEATURES,
+    MONTHS_SINCE_CAP,
+    RATE_PRIOR,
+    build_features,
+    half_year_counts,
+    months_since,
+    target,
+    window,
+)
 from indexers.hiring.history import APPRENTICESHIP, History, load_history, month_ordinal
 from tests.indexers.hiring.conftest import company, siret, write_files
 

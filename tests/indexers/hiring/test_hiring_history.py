@@ -8,8 +8,17 @@ import pytest
 
 from app.referentials import Referentials
 from indexers import ImportStats
-from indexers.hiring.history import (APPRENTICESHIP, FIXED_TERM, NEVER, PERMANENT, band_code, load_history,
-                                     month_label, month_ordinal, read_companies)
+from indexers.hiring.history import (
+    APPRENTICESHIP,
+    FIXED_TERM,
+    NEVER,
+    PERMANENT,
+    band_code,
+    load_history,
+    month_label,
+    month_ordinal,
+    read_companies,
+)
 from tests.indexers.hiring.conftest import company, siret, write_files
 
 

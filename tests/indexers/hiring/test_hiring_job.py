@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from app.store import upgraded_store
+from indexers import ImportStats
 from indexers.pipeline import JobSettings, run_job
 from indexers.recruiters import iter_documents
-from indexers import ImportStats
 from indexers.scheduler import SCHEDULES
 from scripts import demo_hiring
 

@@ -6,8 +6,7 @@ import pytest
 
 from indexers.hiring.features import HORIZON, LOOKBACK
 from indexers.hiring.history import History
-from indexers.hiring.models import (CHOSEN_MODEL, MODELS, GradientBoosting, LbbBaseline, make_model,
-                                    training_cutoffs)
+from indexers.hiring.models import CHOSEN_MODEL, MODELS, GradientBoosting, LbbBaseline, make_model, training_cutoffs
 
 
 def test_training_cutoffs_leave_room_for_features_and_target() -> None:

@@ -13,11 +13,20 @@ from app.referentials import Referentials
 from app.search.geo import distance_km
 from indexers import ImportStats
 from indexers.hiring.history import read_companies
-from indexers.hiring.output import (MAX_ROMES, MIN_ROME_SCORE, OutputStats, company_romes, exclusion_reasons,
-                                    normalized_score, recruiter_items, rome_pairs, rome_score, split_by_rome,
-                                    write_recruiters)
-from indexers.recruiters import iter_documents
-from indexers.recruiters import rome_score as importer_score
+from indexers.hiring.output import (
+    MAX_ROMES,
+    MIN_ROME_SCORE,
+    OutputStats,
+    company_romes,
+    exclusion_reasons,
+    normalized_score,
+    recruiter_items,
+    rome_pairs,
+    rome_score,
+    split_by_rome,
+    write_recruiters,
+)
+from indexers.recruiters import iter_documents, rome_score as importer_score
 from tests.indexers.hiring.conftest import company, siret, write_files
 
 AS_OF = date(2026, 11, 28)

@@ -9,8 +9,7 @@ import pytest
 
 from app.referentials import Referentials
 from indexers import ImportStats
-from indexers.hiring import run_weekly_prediction
-from indexers.hiring import weekly as weekly_module
+from indexers.hiring import run_weekly_prediction, weekly as weekly_module
 from indexers.hiring.models import GradientBoosting, make_model
 from indexers.hiring.weekly import DriftError
 from indexers.recruiters import iter_documents

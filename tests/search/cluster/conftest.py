@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests import real_components
-
 from scripts.opensearch_node import Cluster, NodeError
+from tests import real_components
 
 #: Filled by the fixture and the tests, printed by pytest_terminal_summary.
 TIMINGS: dict[str, Any] = {}

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from app.config import Settings
-from app.search import build_engine
+from app.search import build_engine, elastic
 from app.search.contract import MatchQuery
 from app.search.elastic import bulk as elastic_bulk
 from app.search.elastic import ElasticEngine
