@@ -97,6 +97,11 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     settings = replace(settings, database_url=f"sqlite:///{folder / 'lba.sqlite'}",
                        ratelimit_path=str(folder / "ratelimit.sqlite"), anonymous_rate=10**9)
+    # The bench store is new on a fresh machine: the app refuses a store behind its migrations.
+    from app.store import upgrade
+    from app.store.engine import engine_for
+
+    upgrade(engine_for(settings.database_url))
     app = create_app(settings)
     client = app.test_client()
 
