@@ -25,9 +25,9 @@ from app.services.live_weights import LiveWeights, reload_on_sighup
 from app.services.match import MatchService
 from app.services.partners import KeyChecker
 from app.services.ratelimit import RateLimiter, storage_uri
+from app.services.usage import UsageCounters
 from app.store import get_store
 from app.web.recruiter_session import configure_sessions
-from app.services.usage import UsageCounters
 
 
 def create_app(settings: Settings | None = None, engine: SearchEngine | None = None,
@@ -85,9 +85,9 @@ def create_app(settings: Settings | None = None, engine: SearchEngine | None = N
     from app.api.metiers import bp as metiers_bp
     from app.api.openapi import bp as openapi_bp
     from app.api.statistics import bp as statistics_api_bp
+    from app.api.usage import bp as usage_bp
     from app.api.v3 import bp as v3_bp
     from app.api.v3_jobs import bp as v3_jobs_bp
-    from app.api.usage import bp as usage_bp
     from app.pages_contact import bp as contact_pages_bp
     app.register_blueprint(health_bp)
     app.register_blueprint(statistics_api_bp)

@@ -21,9 +21,16 @@ from app.search import build_engine
 from app.search.contract import SearchEngine
 from app.store import company_opt_outs, get_store
 from app.store.applications import offers_closed_by_applications
-from indexers import ImportStats, catalogue, deposited, france_travail, france_travail_api, recruiters
-from indexers import referential_sources
-from indexers import referentials as referentials_refresh
+from indexers import (
+    ImportStats,
+    catalogue,
+    deposited,
+    france_travail,
+    france_travail_api,
+    recruiters,
+    referential_sources,
+    referentials as referentials_refresh,
+)
 from indexers.breakdown import Breakdown
 from indexers.locks import JobLock
 from indexers.runs import last_success, record_finish, record_skipped, record_start

@@ -166,9 +166,10 @@ def _search_http(url: str, params: dict) -> dict:
 
 def _search_in_process(engine: str | None, params: dict) -> dict:
     """The match service's answer in this process, on the configured (or named) engine."""
+    from marshmallow import ValidationError
+
     from app.schemas import MatchRequestSchema
     from app.services.ranking_lab import QueryFailed, run_one
-    from marshmallow import ValidationError
 
     try:
         loaded = MatchRequestSchema().load_args(params)

@@ -74,7 +74,7 @@ def _latest_breakdown(conn: sa.Connection, kind: str) -> tuple[str | None, dict[
                        .where(job_runs.c.job == BREAKDOWN_JOBS[kind], job_runs.c.outcome == "success")
                        .order_by(job_runs.c.started_at.desc(), job_runs.c.id.desc()).limit(1)).first()
     breakdown = (row.details or {}).get("breakdown") if row is not None else None
-    if not isinstance(breakdown, dict) or breakdown.get("kind") != kind:
+    if row is None or not isinstance(breakdown, dict) or breakdown.get("kind") != kind:
         return None, {}  # never indexed by the pipeline, or by a version that did not count
     counts = {str(source): {str(region): int(n) for region, n in per_region.items()}
               for source, per_region in (breakdown.get("counts") or {}).items()}

@@ -52,8 +52,8 @@ class UsageCounters:
     A search costs a dict update under a lock; the write (one upsert of a few dozen rows) happens at most
     every `flush_seconds` in the request that finds it due, and when a gunicorn worker exits (flush_all).
     Rows are written in key order, so concurrent flushes of several workers take the rows' locks in one
-    order (no deadlock on PostgreSQL); the upsert adds, so they never overwrite each other's counts. A failed write keeps the counts for the
-    next flush: counting must never fail a search.
+    order (no deadlock on PostgreSQL); the upsert adds, so they never overwrite each other's counts. A failed
+    write keeps the counts for the next flush: counting must never fail a search.
     """
 
     def __init__(self, store: Engine, today: Callable[[], date], flush_seconds: float = 10.0,

@@ -14,14 +14,15 @@ from app.store.migrate import StoreOutOfDate, check_current, upgrade
 from app.store.outbox import outbox, used_tokens
 
 # Recruiter side (accounts, company-search cache, CFA partner companies, delegations): revision 0004.
-from app.store.recruiters import (  # noqa: E402,F401
-    cfa_partner_companies, company_lookups, offer_delegations, recruiter_accounts)
+from app.store.recruiters import cfa_partner_companies, company_lookups, offer_delegations, recruiter_accounts  # noqa: E402,F401
+
 # Online ranking signal (daily aggregate counters, no personal data): app/store/usage.py, revision 0005.
 from app.store.usage import usage_counters  # noqa: E402,F401
 
 __all__ = ["metadata", "api_keys", "job_runs", "job_locks", "company_opt_outs", "deposited_offers", "applications",
            "idempotency_keys", "outbox", "used_tokens",
-           "recruiter_accounts", "company_lookups", "cfa_partner_companies", "offer_delegations", "usage_counters", "get_store", "upgraded_store", "write_tx", "upgrade",
+           "recruiter_accounts", "company_lookups", "cfa_partner_companies", "offer_delegations", "usage_counters",
+           "get_store", "upgraded_store", "write_tx", "upgrade",
            "check_current", "StoreOutOfDate", "dispose_after_fork", "dispose_all"]
 
 _checked: set[tuple[int, str]] = set()

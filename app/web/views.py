@@ -11,8 +11,14 @@ from marshmallow import ValidationError
 from app.extensions import get_engine, get_refs, get_settings
 from app.services.details import Gone, NotFound, get_item
 from app.web import actions, uploads
-from app.web.forms import (ApplicationFormSchema, CallbackFormSchema, OptOutFormSchema, SearchFormSchema,
-                           UploadedCv, check_cv)
+from app.web.forms import (
+    ApplicationFormSchema,
+    CallbackFormSchema,
+    OptOutFormSchema,
+    SearchFormSchema,
+    UploadedCv,
+    check_cv,
+)
 from app.web.results import PAGE_SIZE, SearchRefused, run_search
 from app.web.templating import register_template_helpers, result_rank
 

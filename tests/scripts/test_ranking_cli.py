@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from app.referentials import Referentials
 from app.search.embedded import EmbeddedEngine
-from scripts import demo_data, demo_index
 from ranking.judged import load_judgements
+from scripts import demo_data, demo_index
 from scripts.cli import main
 from tests.search.opensearch import drop_prefix, new_engine, session_node
 

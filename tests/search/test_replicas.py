@@ -6,8 +6,7 @@ from datetime import date
 import pytest
 
 from app.search import es_queries
-from app.search.elastic import health as elastic_health
-from app.search.elastic import ConnectionConfig, ElasticEngine
+from app.search.elastic import ConnectionConfig, ElasticEngine, health as elastic_health
 from tests.factories import make_documents
 from tests.search.fake_es import Canned, FakeServer
 from tests.search.opensearch import drop_prefix, new_engine

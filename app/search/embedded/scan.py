@@ -36,7 +36,7 @@ class Candidates:
         return len(self.rid)
 
     def take(self, index: np.ndarray) -> "Candidates":
-        return Candidates(**{name: (None if value is None else value[index])
+        return Candidates(**{name: (None if value is None else value[index])  # type: ignore[arg-type]
                              for name, value in self.__dict__.items()})
 
 
@@ -147,6 +147,7 @@ def distinct(kind: str, view: View, cands: Candidates,
         best = np.full(size + 1024, -np.inf)
         first = np.full(size + 1024, np.iinfo(np.int64).max, dtype=np.int64)
         scratch[kind] = (best, first)
+    assert best is not None and first is not None
     rid = cands.rid
     order = np.arange(len(rid), dtype=np.int64)
     np.maximum.at(best, rid, cands.score)

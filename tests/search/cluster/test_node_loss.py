@@ -21,10 +21,9 @@ from typing import Any
 import pytest
 
 from app.config import Settings
-from app.search import build_engine, elastic
+from app.search import build_engine
 from app.search.contract import MatchQuery
-from app.search.elastic import bulk as elastic_bulk
-from app.search.elastic import ElasticEngine
+from app.search.elastic import ElasticEngine, bulk as elastic_bulk
 from ranking import RankingContext
 from ranking.linear import linear_spec
 from scripts.opensearch_node import Cluster
