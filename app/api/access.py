@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.datastructures import Headers
 
 from app.errors import ApiError
 from app.services.partners import KeyChecker
@@ -70,7 +71,7 @@ def _meter(limiter: RateLimiter, bucket: str, limit: int) -> None:
                        {"limit_per_second": limit}, {"Retry-After": RateLimiter.retry_after_header(wait)})
 
 
-def api_key_of(headers: Mapping[str, str]) -> str | None:
+def api_key_of(headers: Mapping[str, str] | Headers) -> str | None:
     """The partner key of a request: `X-API-Key`, else the token of `Authorization: Bearer …` (their scheme).
 
     Their document also declares an `authorization` header holding the bare key (scheme "api-key"): a

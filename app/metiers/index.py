@@ -244,7 +244,7 @@ class MetierIndex:
             self.weights = weights = weights.for_model(embedder.name)
             self._build_semantic(embedder, store, rare, referential_version)
         log.info("métier index: %d entries, semantic=%s, built in %.1f s", len(self.entries),
-                 embedder.name if self.semantic else "off", time.perf_counter() - started)
+                 embedder.name if self.semantic and embedder is not None else "off", time.perf_counter() - started)
 
     # --- building -----------------------------------------------------------------------------------
 
@@ -380,7 +380,7 @@ class MetierIndex:
     def _semantic_cosines(self, query: _Query) -> np.ndarray | None:
         """Cosine of the query with every fiche document."""
         vector = self._query_vector(query)
-        return None if vector is None else _matvec(self._vectors, vector)
+        return None if vector is None or self._vectors is None else _matvec(self._vectors, vector)
 
     def _semantic_share(self, best_lexical: float) -> float:
         """How much the semantic side counts, given how well the typed words were found (0-1+)."""
@@ -431,7 +431,7 @@ class MetierIndex:
     def _target_cosines(self, query: _Query) -> np.ndarray | None:
         """Per target, the cosine of the query with its fiche document; None without a vector."""
         vector = self._query_vector(query)
-        return None if vector is None else _matvec(self._vectors, vector)[self._target_doc]
+        return None if vector is None or self._vectors is None else _matvec(self._vectors, vector)[self._target_doc]
 
     def _combine(self, lexical: np.ndarray, cosines: np.ndarray | None, limit: int) -> list[RomeMatch]:
         """Both sides fused per target, under the confidence floor: families best first, or none."""

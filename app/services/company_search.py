@@ -198,7 +198,7 @@ class CompanySearch:
     # -- the API ---------------------------------------------------------------------------------------------
     def _ask(self, siret: str) -> tuple[str, Company | None]:
         try:
-            response = self.session.get(f"{self.base_url}/search", params={"q": siret, "page": 1, "per_page": 5},
+            response = self.session.get(f"{self.base_url}/search", params={"q": siret, "page": "1", "per_page": "5"},
                                         timeout=self.timeout_s)
         except requests.RequestException as exc:  # timeouts and connection errors, after the retries
             log.warning("company search: %s for one SIRET", type(exc).__name__)

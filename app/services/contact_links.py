@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
@@ -40,7 +41,9 @@ class LinkSigner:
         self._secret = secret
 
     def _serializer(self, purpose: str, now: datetime | None = None) -> URLSafeTimedSerializer:
-        kwargs = {"signer": _ClockSigner, "signer_kwargs": {"now": now.timestamp()}} if now is not None else {}
+        kwargs: dict[str, Any] = {}
+        if now is not None:
+            kwargs = {"signer": _ClockSigner, "signer_kwargs": {"now": now.timestamp()}}
         return URLSafeTimedSerializer(self._secret, salt=f"lba-contact:{purpose}", **kwargs)
 
     def sign(self, purpose: str, record_id: str, now: datetime) -> str:

@@ -58,12 +58,12 @@ def nearby_cfas(engine: SearchEngine, rome: str, latitude: float, longitude: flo
     return list(found.values())
 
 
-def public(cfa: Mapping[str, Any]) -> dict[str, Any]:
+def public(cfa: Mapping[Any, Any]) -> dict[str, Any]:
     """What the recruiter sees of a proposed CFA: no e-mail address (the service writes to the CFA)."""
     return {key: value for key, value in cfa.items() if key != "email"}
 
 
-def queue_delegation_mails(conn: Connection, templates: MailTemplates, account: Mapping[str, Any], now: datetime,
+def queue_delegation_mails(conn: Connection, templates: MailTemplates, account: Mapping[Any, Any], now: datetime,
                            settings: Settings, offer_ids: Iterable[int] | None = None) -> int:
     """Queue "Une entreprise recrute dans votre domaine" to each picked CFA not yet told, of the account's live offers.
 
@@ -107,18 +107,18 @@ class Delegations:
         self.clock = clock
         self.templates = templates or MailTemplates()
 
-    def _offer(self, conn: Connection, account: Mapping[str, Any], offer_id: int) -> dict[str, Any]:
+    def _offer(self, conn: Connection, account: Mapping[Any, Any], offer_id: int) -> dict[str, Any]:
         row = conn.execute(sa.select(deposited_offers).where(
             deposited_offers.c.id == offer_id, deposited_offers.c.account_id == account["id"])).mappings().first()
         if row is None:
             raise ApiError(404, "not_found", "Offre introuvable.")
         return dict(row)
 
-    def _proposed(self, offer: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def _proposed(self, offer: Mapping[Any, Any]) -> list[dict[str, Any]]:
         rome = (offer["romes"] or [""])[0]
         return nearby_cfas(self.engine, rome, offer["latitude"], offer["longitude"]) if rome else []
 
-    def proposals(self, account: Mapping[str, Any], offer_id: int) -> dict[str, Any]:
+    def proposals(self, account: Mapping[Any, Any], offer_id: int) -> dict[str, Any]:
         """The CFAs nearby (nearest first) and the SIRETs already picked for the offer."""
         with self.store.connect() as conn:
             offer = self._offer(conn, account, offer_id)
@@ -129,7 +129,7 @@ class Delegations:
                 "chosen": [{"siret": r["cfa_siret"], "name": r["cfa_name"],
                             "notified": r["notified_at"] is not None} for r in chosen]}
 
-    def choose(self, account: Mapping[str, Any], offer_id: int, sirets: list[str]) -> dict[str, Any]:
+    def choose(self, account: Mapping[Any, Any], offer_id: int, sirets: list[str]) -> dict[str, Any]:
         """Record the picked CFAs (among those proposed); e-mailed now if the account is validated, else then."""
         now = self.clock.now()
         with self.store.connect() as conn:

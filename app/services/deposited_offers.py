@@ -35,7 +35,7 @@ def save_deposited_offer(store: Engine, values: Mapping[str, Any], offer_id: int
         return offer_id
 
 
-def index_deposited_offer(engine: SearchEngine, row: Mapping[str, Any], refs: Referentials,
+def index_deposited_offer(engine: SearchEngine, row: Mapping[Any, Any], refs: Referentials,
                           now: datetime | None = None) -> str:
     """Make the published offers index agree with one saved row at once: "indexed", "removed" or "pending".
 

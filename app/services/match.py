@@ -97,7 +97,7 @@ class MatchService:
         if all(hit.rank_score is not None for hit in ranked.hits):
             # The engine computed the formula's totals (its tests prove them equal to score()'s):
             # order by them and score in full only the page shown, for the explain view.
-            ordered = rank_by_totals(((hit, hit.rank_score) for hit in ranked.hits), ctx)
+            ordered = rank_by_totals(((hit, hit.rank_score) for hit in ranked.hits), ctx)  # type: ignore[misc]
         else:
             ordered = rank(ranked.hits, ctx, self.weights)
         scored = with_components(blend(ordered, ctx, page, page_size, self.weights), ctx, self.weights)

@@ -118,6 +118,7 @@ def ft_records(row: Mapping[str, Any], base_url: str, now: datetime) -> list[dic
         return []
     published = utc(row["published_at"])
     end = utc(row["expires_at"])
+    assert published is not None and end is not None  # both columns are NOT NULL
     if row.get("ft_support"):
         end = min(end, published + FT_PUBLICATION)
         if end <= now:

@@ -145,8 +145,8 @@ def request_opt_out(store: Engine, engine: SearchEngine, signer: LinkSigner, ema
     if not chosen:
         raise OptOutError("Aucun des établissements indiqués ne peut être retiré avec cette adresse e-mail.",
                           {"companies": [c.as_dict() for c in candidates]})
-    row = {"id": secrets.token_hex(16), "email": email.strip().lower(), "sirets": [c.siret for c in chosen],
-           "reason": reason.strip(), "created_at": now}
+    row: dict[str, Any] = {"id": secrets.token_hex(16), "email": email.strip().lower(),
+                           "sirets": [c.siret for c in chosen], "reason": reason.strip(), "created_at": now}
     context = {"companies": [c.as_dict() for c in chosen], "valid_hours": int(CONFIRM_MAX_AGE.total_seconds() // 3600),
                "confirm_url": confirm_url(signer, base_url, row["id"], now)}
     with write_tx(store) as conn:

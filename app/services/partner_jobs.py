@@ -117,7 +117,7 @@ def _message(error: Any) -> str:
         return MESSAGES["required"].format(missing=", ".join(missing))
     if kind == "type":
         expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        return MESSAGES["type"].format(expected=" ou ".join(TYPE_NAMES.get(t, t) for t in expected))
+        return MESSAGES["type"].format(expected=" ou ".join(TYPE_NAMES.get(t, t) for t in expected))  # type: ignore[misc]
     if kind == "enum":
         return MESSAGES["enum"].format(choices=", ".join(str(v) for v in error.validator_value))
     if kind in ("minLength", "minimum"):

@@ -43,7 +43,9 @@ def create_key(store: Engine, name: str, rate_per_second: int = DEFAULT_KEY_RATE
         result = conn.execute(api_keys.insert().values(
             name=name.strip(), key_hash=hash_key(key), prefix=key[:12], rate_per_second=rate_per_second,
             created_at=datetime.now(timezone.utc)))
-        return int(result.inserted_primary_key[0]), key
+        primary_key = result.inserted_primary_key
+        assert primary_key is not None
+        return int(primary_key[0]), key
 
 
 def revoke_key(store: Engine, key_id: int) -> bool:

@@ -70,7 +70,7 @@ def department_of(postcode: str) -> str:
     return postcode[:2]
 
 
-def reason_of(row: Mapping[str, Any]) -> str:
+def reason_of(row: Mapping[Any, Any]) -> str:
     """Why an offer left search: its recorded reason, or the 80-application rule when that closed it."""
     if row["status_reason"]:
         return row["status_reason"]
@@ -114,26 +114,26 @@ class RecruiterOffers:
         self.tokens = Tokens(settings.secret_key, settings.link_max_age_days * 86400)
 
     # ----- reads ---------------------------------------------------------------------------------
-    def _row(self, conn: Connection, account: Mapping[str, Any], offer_id: int) -> dict[str, Any]:
+    def _row(self, conn: Connection, account: Mapping[Any, Any], offer_id: int) -> dict[str, Any]:
         row = conn.execute(sa.select(deposited_offers).where(
             deposited_offers.c.id == offer_id, deposited_offers.c.account_id == account["id"])).mappings().first()
         if row is None:  # another account's offer is as absent as a missing one
             raise ApiError(404, "not_found", "Offre introuvable.")
         return dict(row)
 
-    def list_offers(self, account: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def list_offers(self, account: Mapping[Any, Any]) -> list[dict[str, Any]]:
         """The account's offers, newest first, as the API shows them."""
         with self.store.connect() as conn:
             rows = conn.execute(sa.select(deposited_offers).where(deposited_offers.c.account_id == account["id"])
                                 .order_by(deposited_offers.c.id.desc())).mappings().all()
         return [self.to_dict(row) for row in rows]
 
-    def get(self, account: Mapping[str, Any], offer_id: int) -> dict[str, Any]:
+    def get(self, account: Mapping[Any, Any], offer_id: int) -> dict[str, Any]:
         """One of the account's offers (404 for anybody else's)."""
         with self.store.connect() as conn:
             return self.to_dict(self._row(conn, account, offer_id))
 
-    def to_dict(self, row: Mapping[str, Any]) -> dict[str, Any]:
+    def to_dict(self, row: Mapping[Any, Any]) -> dict[str, Any]:
         """The API form of a row: the form's fields, status, why it left search, application count."""
         reason = reason_of(row)
         expires = utc(row["expires_at"])
@@ -155,7 +155,7 @@ class RecruiterOffers:
         }
 
     # ----- writes --------------------------------------------------------------------------------
-    def _values(self, conn: Connection, account: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    def _values(self, conn: Connection, account: Mapping[Any, Any], data: Mapping[Any, Any]) -> dict[str, Any]:
         """Store columns of a validated form: referentials checked, company and place from the account."""
         refs = self.refs()
         errors: dict[str, list[str]] = {}
@@ -171,7 +171,7 @@ class RecruiterOffers:
                 errors["appellation"] = ["Métier inconnu : choisissez-le dans la liste proposée."]
             elif appellation.rome != rome:
                 errors["appellation"] = ["Ce métier ne correspond pas au code ROME choisi."]
-        company: Mapping[str, Any] = account
+        company: Mapping[Any, Any] = account
         partner_id = data.get("cfa_partner_company_id")
         if account["kind"] == "cfa":
             partner = None
@@ -209,7 +209,7 @@ class RecruiterOffers:
             "apply_phone": (company.get("phone") if company is not account else "") or account["phone"],
         }
 
-    def create(self, account: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    def create(self, account: Mapping[Any, Any], data: Mapping[Any, Any]) -> dict[str, Any]:
         """Save a new offer: active for two months when the account is validated, else pending (not indexed)."""
         now = self.clock.now()
         with write_tx(self.store) as conn:
@@ -223,7 +223,7 @@ class RecruiterOffers:
             row = self._row(conn, account, int(key[0]))
         return self._indexed(row)
 
-    def update(self, account: Mapping[str, Any], offer_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
+    def update(self, account: Mapping[Any, Any], offer_id: int, data: Mapping[Any, Any]) -> dict[str, Any]:
         """Edit an offer still open (pending, active or expired); its status and expiry are kept."""
         now = self.clock.now()
         with write_tx(self.store) as conn:
@@ -236,7 +236,7 @@ class RecruiterOffers:
             row = self._row(conn, account, offer_id)
         return self._indexed(row)
 
-    def _transition(self, conn: Connection, row: Mapping[str, Any], action: str, reason: str = "") -> None:
+    def _transition(self, conn: Connection, row: Mapping[Any, Any], action: str, reason: str = "") -> None:
         """Apply `action` to a row inside `conn` (ownership already checked); 409 when it cannot apply."""
         now = self.clock.now()
         if row["status"] not in OPEN_STATUSES:
@@ -256,7 +256,7 @@ class RecruiterOffers:
         conn.execute(sa.update(deposited_offers).where(deposited_offers.c.id == row["id"])
                      .values(**values, updated_at=now))
 
-    def act(self, account: Mapping[str, Any], offer_id: int, action: str, reason: str = "") -> dict[str, Any]:
+    def act(self, account: Mapping[Any, Any], offer_id: int, action: str, reason: str = "") -> dict[str, Any]:
         """Extend (now + 2 months), mark filled, or cancel with a reason; the change reaches search at once."""
         with write_tx(self.store) as conn:
             row = self._row(conn, account, offer_id)
@@ -264,7 +264,7 @@ class RecruiterOffers:
             row = self._row(conn, account, offer_id)
         return self._indexed(row)
 
-    def _indexed(self, row: Mapping[str, Any]) -> dict[str, Any]:
+    def _indexed(self, row: Mapping[Any, Any]) -> dict[str, Any]:
         """Make search agree with a committed row, then answer its API form."""
         index_deposited_offer(self.engine, row, self.refs(), self.clock.now())
         return self.to_dict(row)
@@ -281,7 +281,7 @@ class RecruiterOffers:
         return len(rows)
 
     # ----- account validation (called by the accounts service inside its transaction) -------------
-    def on_account_validated(self, conn: Connection, account: Mapping[str, Any], now: datetime) -> list[int]:
+    def on_account_validated(self, conn: Connection, account: Mapping[Any, Any], now: datetime) -> list[int]:
         """Activate the account's pending offers (expiring now + 2 months) and queue their CFA e-mails.
 
         Runs inside the validation transaction, so nothing may reach search before that commit. The
@@ -303,7 +303,7 @@ class RecruiterOffers:
         return ids
 
     # ----- signed one-click links ----------------------------------------------------------------
-    def link(self, row: Mapping[str, Any], action: str) -> Link:
+    def link(self, row: Mapping[Any, Any], action: str) -> Link:
         """A single-use signed link to `action` the offer, valid until the offer's expiry + link days."""
         until = (utc(row["expires_at"]) or self.clock.now()) + timedelta(days=self.settings.link_max_age_days)
         token = self.tokens.issue(LINK_PURPOSE, {"offer": row["id"], "action": action,
@@ -401,7 +401,7 @@ class RecruiterOffers:
         self.index_offers(expired)
         return counts
 
-    def _mail(self, conn: Connection, row: Mapping[str, Any], template: str, now: datetime,
+    def _mail(self, conn: Connection, row: Mapping[Any, Any], template: str, now: datetime,
               extra: dict[str, Any]) -> None:
         to = row.get("account_email") or row["apply_email"]
         if not to:

@@ -107,6 +107,7 @@ def _apply(kind: str, doc_id: str):
     if cv_errors:
         errors["cv"] = cv_errors
     if not errors:
+        assert cv is not None  # _submitted_cv gives a CV or its errors
         try:
             receipt = actions.send_application(kind, item, data, cv, caller=request.args.get("caller"))
         except actions.ActionRefused as exc:
