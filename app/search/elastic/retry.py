@@ -16,13 +16,13 @@ from typing import Any
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
+from app.http_client import RETRY_STATUSES
 from app.search.contract import EngineUnavailable
 from app.search.elastic.clients import Connection, ConnectionConfig
 from app.search.elastic.errors import HttpError, Transient, Unreachable
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 def retry_policy(retries: int, backoff_s: float) -> Retry:
