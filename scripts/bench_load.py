@@ -93,6 +93,11 @@ def main() -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{work / 'store.sqlite'}",
            "LBA_RATELIMIT_PATH": str(work / "ratelimit.sqlite"), "PORT": str(args.port),
            "WEB_CONCURRENCY": str(args.workers), "GUNICORN_ACCESSLOG": "off"}
+    # A fresh store: the app and `lba apikey` refuse one behind its migrations.
+    from app.store import upgrade
+    from app.store.engine import engine_for
+
+    upgrade(engine_for(env["DATABASE_URL"]))
     key = _create_key(env)
     script = work / "load.lua"
     paths = make_paths(args.queries, seed=11)

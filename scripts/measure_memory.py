@@ -52,6 +52,11 @@ def run(workers: int, preload: bool, port: int) -> dict:
                           f"workers = {workers}\nbind = '127.0.0.1:{port}'\n")
         env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/lba.sqlite",
                "LBA_RATELIMIT_PATH": f"{tmp}/ratelimit.sqlite", "LBA_ANONYMOUS_RATE": "100000"}
+        # A fresh store: the app refuses one behind its migrations, so bring it to the current revision first.
+        from app.store import upgrade
+        from app.store.engine import engine_for
+
+        upgrade(engine_for(env["DATABASE_URL"]))
         master = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--config", str(config),
                                    "app.factory:create_app()"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
