@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from ranking.blend import (
-                           blend,
-                           blended_order,
-                           facet_distance_band,
-                           first_page_quota,
-                           rank,
-                           rank_by_totals,
-                           with_components,
+    blend,
+    blended_order,
+    facet_distance_band,
+    first_page_quota,
+    rank,
+    rank_by_totals,
+    with_components,
 )
 from ranking.evaluate import evaluate, ndcg_at_k, precision_at_k, recall_at_k
 from ranking.explain import explain

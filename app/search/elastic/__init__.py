@@ -11,12 +11,12 @@ from app.search.elastic.aliases import ABANDONED_AFTER
 from app.search.elastic.builder import ElasticBuilder
 from app.search.elastic.bulk import CHUNK_BYTES, CHUNK_DOCS
 from app.search.elastic.clients import (
-                                        FLAVORS,
-                                        Connection,
-                                        ConnectionConfig,
-                                        ElasticsearchConnection,
-                                        OpenSearchConnection,
-                                        connect,
+    FLAVORS,
+    Connection,
+    ConnectionConfig,
+    ElasticsearchConnection,
+    OpenSearchConnection,
+    connect,
 )
 from app.search.elastic.engine import ElasticEngine
 from app.search.elastic.errors import HttpError, IndexingError, SearchRequestError, Unreachable
