@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, session
+from flask_wtf.csrf import generate_csrf
 
 from app.config import Settings
 from app.store import recruiter_accounts
@@ -20,6 +21,12 @@ def configure_sessions(app: Flask, settings: Settings) -> None:
     app.secret_key = settings.secret_key
     app.config.update(
         SESSION_COOKIE_NAME="lba_session",
+        # Set the cookie only when the session changes. Flask's default re-sends a permanent session on
+        # every answer, stylesheets and fonts included, each with the content it had when its request
+        # began: an answer that started before the page that added the CSRF token, and ended after it,
+        # put the older cookie back and the next form was refused. Assets with Set-Cookie are not cacheable
+        # either. The lifetime therefore counts from the sign-in: a bound, not a sliding window.
+        SESSION_REFRESH_EACH_REQUEST=False,
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -33,6 +40,11 @@ def sign_in(account: Mapping[str, Any]) -> None:
     session.permanent = True
     session["account_id"] = int(account["id"])
     session["session_version"] = int(account["session_version"])
+    # The CSRF secret is created now, in the answer that opens the session, rather than by whichever
+    # page with a form comes first: two tabs opened at once would each create one, and one tab's forms
+    # would then be refused. (Flask-WTF caches the signed token in g: drop any from before the clear.)
+    g.pop("csrf_token", None)
+    generate_csrf()
 
 
 def sign_out() -> None:

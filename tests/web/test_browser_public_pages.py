@@ -38,19 +38,26 @@ def test_ranking_lab_page_is_accessible(page, web_app):
     web_app.extensions["lba.accounts"].grant_admin("navigateur@lba.test")
     page.goto("/espace-pro/connexion")
     page.fill("#email", "navigateur@lba.test")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    # Each step waits for the page it leads to: a bare wait_for_load_state() returns at once on the page
+    # already loaded, and the next step would then race the navigation (the outbox read before the mail
+    # is written, a goto cancelling the sign-in's answer).
+    with page.expect_navigation(url="**/espace-pro/connexion/envoye"):
+        page.click("#form-connexion button[type=submit]")
     with web_app.extensions["lba.store"].connect() as conn:
         body = conn.execute(sa.select(outbox.c.text_body).where(outbox.c.kind == "recruiter.login")
                             .order_by(outbox.c.id.desc())).scalars().first()
     page.goto(re.search(r"https?://[^/\s]+(/espace-pro/connexion/lien\?token=\S+)", body).group(1))
-    page.click("#connexion-confirmer")
-    page.wait_for_load_state()
+    with page.expect_navigation(url="**/espace-pro/comptes-en-attente"):
+        page.click("#connexion-confirmer")
     page.goto("/espace-pro/admin/classement")
     page.fill("#romes", ROME)
     page.fill("#insee", INSEE)
     page.select_option("#weights", "ranking/examples/worse.toml")
-    page.click("#classement-comparer")
+    with page.expect_navigation() as navigation:
+        page.click("#classement-comparer")
+    answer = navigation.value
+    # The page's own words when the comparison is refused (a form error, an expired CSRF token...).
+    assert answer is not None and answer.status == 200, (answer and answer.status, page.inner_text("main"))
     page.wait_for_selector("#comparaison")
     assert page.locator("#seconds-poids tbody tr").count() == 20
     assert page.locator("#seconds-poids .lba-move--up, #seconds-poids .lba-move--down").count() > 0

@@ -125,6 +125,30 @@ def test_sign_up_by_siret_then_sign_in_by_magic_link_and_sign_out(app, client, c
     assert reused.status_code == 410 and "déjà servi" in html.unescape(reused.text)
 
 
+def test_a_signed_in_session_survives_an_asset_answer_that_began_before_the_last_page(app, client) -> None:
+    """The session cookie is set only when the session changes, and the CSRF secret is made at sign-in.
+
+    A browser loads fonts and stylesheets beside each page; when Flask re-sent a permanent session on every
+    answer, an asset answer that began before a page added the CSRF secret and ended after it put the older
+    cookie back, and the next form was refused (a flaky browser test on a slow machine showed it).
+    """
+    client.post(CREATE, data={"step": "person", "siret": api.VALID, "first_name": "Paul", "last_name": "Durand",
+                              "email": "lent@example-conseil.fr", "phone": "04 78 00 00 00",
+                              "csrf_token": form_token(client, CREATE)})
+    signed = follow(client, last_link(app))
+    assert signed.status_code == 302
+    with client.session_transaction() as session:
+        assert "csrf_token" in session and "account_id" in session  # made by the sign-in answer itself
+    stale = client.get_cookie("lba_session").value
+    asset = client.get("/assets/css/site.css")
+    assert asset.status_code == 200 and "Set-Cookie" not in asset.headers  # nothing to put back, and cacheable
+    page = client.get("/espace-pro/deconnexion")
+    assert "Set-Cookie" not in page.headers  # a page with a form, but the secret was already there
+    assert client.get_cookie("lba_session").value == stale
+    out = client.post("/espace-pro/deconnexion", data={"csrf_token": csrf_token(page.text)})
+    assert out.status_code == 302
+
+
 def test_magic_link_pages_for_tampered_and_expired_links(app, client, clock) -> None:
     sign_up = {"step": "person", "siret": api.VALID, "first_name": "Paul", "last_name": "Durand",
                "email": "paul@boulangerie-durand.fr", "phone": "0478000000",
