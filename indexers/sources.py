@@ -24,7 +24,7 @@ MAX_BACKOFF_S = 30.0
 CHUNK = 1 << 20
 
 
-#: File names of the generated demo sources (scripts/demo_data.py) inside LBA_DEMO_DIR/DEMO_SCALE, by
+#: File names of the generated demo sources (the scripts/demo_data package) inside LBA_DEMO_DIR/DEMO_SCALE, by
 #: generator key; read by the jobs only in demo mode (LBA_DEMO=1).
 DEMO_FILES = {"offers": "offres_france_travail.json", "formations": "catalogue_formations.json",
               "companies": "recruteurs_lba.json"}

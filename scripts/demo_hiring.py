@@ -54,7 +54,9 @@ from indexers.hiring.history import (
     month_ordinal,
     write_csv,
 )
-from scripts.demo_data import STREETS, company_name, jitter, make_siret, phone, slug
+from scripts.demo_data.identifiers import make_siret, phone
+from scripts.demo_data.names import STREETS, company_name, slug
+from scripts.demo_data.world import jitter
 
 GENERATOR_VERSION = 1
 SCALES = {"small": 5_000, "national": 500_000}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ranking.judged import COLUMNS, parse_rules
 
-# Parent ROME codes with the most demo offers (counted in scripts/demo_data.py's output, small scale, seed 42).
+# Parent ROME codes with the most demo offers (counted in scripts/demo_data's output, small scale, seed 42).
 ROMES = ["G1803", "M1607", "K2204", "D1214", "K1304", "N4101", "K1302", "N1103", "K1303", "G1602", "G1203",
          "J1501", "K2503", "F1703", "F1606", "M1612", "J1301", "G1501", "F1602", "M1203", "D1401", "D1507"]
 CITIES = [("75056", "Paris"), ("69123", "Lyon"), ("13055", "Marseille"), ("31555", "Toulouse"),

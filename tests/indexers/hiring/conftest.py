@@ -9,7 +9,7 @@ import pytest
 from app.referentials import Referentials
 from indexers.hiring.history import COMPANY_COLUMNS, HIRING_COLUMNS, History, load_history, write_csv
 from scripts import demo_hiring
-from scripts.demo_data import luhn_digit
+from scripts.demo_data.identifiers import luhn_digit
 
 END_MONTH = "2026-10"
 
