@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from app.referentials import Referentials
 from app.store import company_opt_outs, upgraded_store
-from indexers.hiring.history import read_companies
+from indexers.hiring.input_files import read_companies
 from indexers.hiring.output import exclusion_reasons
 from indexers.job_settings import JobSettings
 from indexers.pipeline import run_job
