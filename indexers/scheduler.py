@@ -12,7 +12,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from indexers.pipeline import JOBS, RunResult, run_job
+from indexers.jobs import JOBS
+from indexers.pipeline import RunResult, run_job
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from app.config import ROOT, Settings
 from app.referentials import get_referentials
 from indexers.hiring.backtest import K, format_deciles, format_table, run_backtest
-from indexers.hiring.history import load_history, month_ordinal
+from indexers.hiring.codes import month_ordinal
+from indexers.hiring.input_files import load_history
 from indexers.hiring.models import CHOSEN_MODEL, MODELS
 from scripts import demo_hiring
 

@@ -15,7 +15,8 @@ sys.path.insert(0, str(ROOT))
 from app.config import Settings  # noqa: E402
 from app.referentials import get_referentials  # noqa: E402
 from app.search.embedded import EmbeddedEngine  # noqa: E402
-from indexers.pipeline import JobSettings, run_job  # noqa: E402
+from indexers.job_settings import JobSettings  # noqa: E402
+from indexers.pipeline import run_job  # noqa: E402
 
 JOBS = ("offers", "formations", "recruiters")
 

@@ -115,7 +115,7 @@ def _record_demo_runs(settings: Settings, demo_dir: Path, at: datetime, results:
     read what each kind's latest run published (a store not migrated yet is left alone)."""
     from app.store import get_store
     from app.store.migrate import is_current
-    from indexers.pipeline import JOBS
+    from indexers.jobs import JOBS
     from indexers.runs import record_finish, record_start
 
     store = get_store(settings.database_url)

@@ -3,7 +3,7 @@
 Usage: python -m scripts.demo_hiring --scale small|national [--out var/hiring/<scale>] [--seed 42]
        [--end-month 2026-10] [--months 48]
 
-Writes `companies.csv` and `hirings.csv` in the formats of indexers/hiring/history.py, plus
+Writes `companies.csv` and `hirings.csv` in the formats of indexers/hiring/input_files.py, plus
 `manifest.json` (seed, months, counts, summary figures). A deployment replaces both files with real
 extracts (SIRENE + contact flags, aggregated DPAE) without code changes.
 
@@ -45,15 +45,8 @@ from typing import Any
 import numpy as np
 
 from app.referentials import Commune, Referentials, get_referentials
-from indexers.hiring.history import (
-    COMPANY_COLUMNS,
-    CONTRACTS,
-    HEADCOUNT_BANDS,
-    HIRING_COLUMNS,
-    month_label,
-    month_ordinal,
-    write_csv,
-)
+from indexers.hiring.codes import CONTRACTS, HEADCOUNT_BANDS, month_label, month_ordinal
+from indexers.hiring.input_files import COMPANY_COLUMNS, HIRING_COLUMNS, write_csv
 from scripts.demo_data.identifiers import make_siret, phone
 from scripts.demo_data.names import STREETS, company_name, slug
 from scripts.demo_data.world import jitter

@@ -43,7 +43,7 @@ def jobs_group() -> None:
 @jobs_group.command("list")
 def jobs_list() -> None:
     """List the jobs and when the scheduler runs them."""
-    from indexers.pipeline import JOBS
+    from indexers.jobs import JOBS
     from indexers.scheduler import SCHEDULES
 
     when = {s.job: s.trigger for s in SCHEDULES}
@@ -60,7 +60,9 @@ def jobs_run(name: str, force: bool) -> None:
 
     Exit code: 0 success, 1 failure, 2 refused by the safety threshold, 3 another run holds the lock.
     """
-    from indexers.pipeline import JOBS, JobSettings, run_job
+    from indexers.job_settings import JobSettings
+    from indexers.jobs import JOBS
+    from indexers.pipeline import run_job
 
     if name not in JOBS:
         raise click.ClickException(f"tâche inconnue {name!r} : {', '.join(JOBS)}")

@@ -7,7 +7,7 @@ __all__ = ["run_weekly_prediction"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: reading the input formats (history.py) must not pay for importing scikit-learn.
+    # Lazy: reading the input files (input_files.py) must not pay for importing scikit-learn.
     if name == "run_weekly_prediction":
         from indexers.hiring.weekly import run_weekly_prediction
 

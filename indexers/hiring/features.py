@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexers.hiring.history import ALWAYS, APPRENTICESHIP, FIXED_TERM, PERMANENT, History
+from indexers.hiring.codes import ALWAYS, APPRENTICESHIP, FIXED_TERM, PERMANENT
+from indexers.hiring.history import History
 
 #: Months predicted after a cutoff: the six months La Bonne Boite and La bonne alternance predict.
 HORIZON = 6

@@ -33,7 +33,8 @@ import numpy as np
 import orjson
 
 from app.referentials import Referentials
-from indexers.hiring.history import HEADCOUNT_BANDS, Companies
+from indexers.hiring.codes import HEADCOUNT_BANDS
+from indexers.hiring.history import Companies
 from indexers.recruiters import SCORE_DECADES, SCORE_FLOOR, projection_of
 
 #: A pair below a 10 % chance of a hire for that job within six months is not worth a spontaneous

@@ -15,8 +15,9 @@ from typing import Any
 
 from app.referentials import Referentials
 from indexers import stream_items
+from indexers.hiring.codes import month_label
 from indexers.hiring.features import HORIZON
-from indexers.hiring.history import load_history, month_label
+from indexers.hiring.input_files import load_history
 from indexers.hiring.models import CHOSEN_MODEL, make_model
 from indexers.hiring.output import MAX_ROMES, MIN_ROME_SCORE, OutputStats, recruiter_items, write_recruiters
 

@@ -11,7 +11,8 @@ import pytest
 
 from app.config import Settings
 from app.store import upgraded_store
-from indexers.pipeline import JobSettings, run_job
+from indexers.job_settings import JobSettings
+from indexers.pipeline import run_job
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = ("app", "indexers", "mappings", "ranking")

@@ -24,9 +24,11 @@ from app.search.embedded import EmbeddedEngine
 from app.services.deposited_offers import doc_id, index_deposited_offer, save_deposited_offer
 from app.store import applications, company_opt_outs, deposited_offers, job_locks, upgraded_store
 from app.store.applications import CLOSE_OFFER_AFTER
-from indexers import pipeline
+from indexers import jobs, pipeline
 from indexers.france_travail_api import FranceTravailClient, FranceTravailConfig
-from indexers.pipeline import JOBS, Job, JobSettings, check_threshold, run_job
+from indexers.job_settings import JobSettings
+from indexers.jobs import JOBS, Job
+from indexers.pipeline import check_threshold, run_job
 from indexers.runs import recent_runs
 from scripts import demo_data
 from tests.indexers.ft_server import FakeClock, FakeFranceTravail, sample_offers
@@ -226,10 +228,10 @@ def test_a_second_run_of_a_running_job_is_skipped_and_recorded(
         refs: Referentials, monkeypatch: pytest.MonkeyPatch) -> None:
     entered, release = threading.Event(), threading.Event()
 
-    def slow_documents(ctx: pipeline.JobContext) -> Any:
+    def slow_documents(ctx: jobs.JobContext) -> Any:
         entered.set()
         assert release.wait(10)
-        yield from pipeline._formation_documents(ctx)
+        yield from jobs._formation_documents(ctx)
 
     monkeypatch.setitem(JOBS, "formations", Job("formations", "test", kind="formation", documents=slow_documents))
     results: list[Any] = []

@@ -15,7 +15,8 @@ from app.referentials import ReferenceDataError, Referentials
 from app.search.embedded import EmbeddedEngine
 from app.store import get_store, upgraded_store
 from indexers import referentials as referentials_refresh
-from indexers.pipeline import JobSettings, RunResult, run_job
+from indexers.job_settings import JobSettings
+from indexers.pipeline import RunResult, run_job
 from indexers.runs import recent_runs
 from indexers.scheduler import SCHEDULES, TIMEZONE, build_scheduler
 from indexers.sources import SourceError, local_copy

@@ -15,7 +15,9 @@ from app.services import opt_out
 from app.services.contact_links import LinkError, LinkExpired, LinkSigner
 from app.store import company_opt_outs, get_store
 from app.store.contact import company_opt_out_requests
-from indexers.pipeline import JobSettings, opted_out_sirets, run_job
+from indexers.job_settings import JobSettings
+from indexers.jobs import opted_out_sirets
+from indexers.pipeline import run_job
 from scripts.smtp_sink import SmtpSink
 from tests.search import conftest as engine_fixtures
 from tests.services.contact_env import BASE_URL, SECRET, company_doc, deliver_all, paris

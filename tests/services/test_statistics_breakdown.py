@@ -19,7 +19,8 @@ from app.services.deposited_offers import save_deposited_offer
 from app.services.statistics import StatisticsService
 from app.store import company_opt_outs, deposited_offers, get_store, upgraded_store
 from indexers import ImportStats, catalogue, france_travail, recruiters
-from indexers.pipeline import JobSettings, run_job
+from indexers.job_settings import JobSettings
+from indexers.pipeline import run_job
 from scripts import demo_data
 
 TINY = {"companies": 240, "offers": 240, "formations": 120}

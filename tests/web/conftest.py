@@ -158,7 +158,8 @@ PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pa
 def index_runs(web_app, web_settings: Settings, tmp_path_factory) -> dict:
     """The pipeline's three index jobs on the demo files, recorded in the app's store (the statistics read
     their breakdown there); they fill an index of their own, so the app's index is left as it is."""
-    from indexers.pipeline import JobSettings, run_job
+    from indexers.job_settings import JobSettings
+    from indexers.pipeline import run_job
 
     folder = tmp_path_factory.mktemp("runs-index")
     settings = replace(web_settings, index_dir=str(folder), demo=True)

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from app.referentials import Referentials
-from indexers.hiring.history import COMPANY_COLUMNS, HIRING_COLUMNS, History, load_history, write_csv
+from indexers.hiring.history import History
+from indexers.hiring.input_files import COMPANY_COLUMNS, HIRING_COLUMNS, load_history, write_csv
 from scripts import demo_hiring
 from scripts.demo_data.identifiers import luhn_digit
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from app.referentials import Referentials
-from indexers.hiring.history import APPRENTICESHIP, History
+from indexers.hiring.codes import APPRENTICESHIP
+from indexers.hiring.history import History
 from scripts import demo_hiring
 from tests.indexers.hiring.conftest import END_MONTH
 

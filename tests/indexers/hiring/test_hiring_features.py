@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from app.referentials import Referentials
+from indexers.hiring.codes import APPRENTICESHIP, month_ordinal
 from indexers.hiring.features import (
     FEATURES,
     MONTHS_SINCE_CAP,
@@ -18,7 +19,8 @@ from indexers.hiring.features import (
     target,
     window,
 )
-from indexers.hiring.history import APPRENTICESHIP, History, load_history, month_ordinal
+from indexers.hiring.history import History
+from indexers.hiring.input_files import load_history
 from tests.indexers.hiring.conftest import company, siret, write_files
 
 # History March 2024 .. August 2026 (30 months); the cutoff is March 2026 (index 24): the features

@@ -8,17 +8,8 @@ import pytest
 
 from app.referentials import Referentials
 from indexers import ImportStats
-from indexers.hiring.history import (
-    APPRENTICESHIP,
-    FIXED_TERM,
-    NEVER,
-    PERMANENT,
-    band_code,
-    load_history,
-    month_label,
-    month_ordinal,
-    read_companies,
-)
+from indexers.hiring.codes import APPRENTICESHIP, FIXED_TERM, NEVER, PERMANENT, band_code, month_label, month_ordinal
+from indexers.hiring.input_files import load_history, read_companies
 from tests.indexers.hiring.conftest import company, siret, write_files
 
 

@@ -5,7 +5,8 @@ from dataclasses import replace
 
 from app.store import upgraded_store
 from indexers import ImportStats
-from indexers.pipeline import JobSettings, run_job
+from indexers.job_settings import JobSettings
+from indexers.pipeline import run_job
 from indexers.recruiters import iter_documents
 from indexers.scheduler import SCHEDULES
 from scripts import demo_hiring

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 
 from app.referentials import Referentials
 from app.store import company_opt_outs, upgraded_store
-from indexers.hiring.history import read_companies
+from indexers.hiring.input_files import read_companies
 from indexers.hiring.output import exclusion_reasons
-from indexers.pipeline import JobSettings, run_job
+from indexers.job_settings import JobSettings
+from indexers.pipeline import run_job
 from scripts import demo_hiring
 from tests.indexers.hiring.conftest import company, siret, write_files
 

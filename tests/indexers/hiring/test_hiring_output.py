@@ -12,7 +12,7 @@ import pytest
 from app.referentials import Referentials
 from app.search.geo import distance_km
 from indexers import ImportStats
-from indexers.hiring.history import read_companies
+from indexers.hiring.input_files import read_companies
 from indexers.hiring.output import (
     MAX_ROMES,
     MIN_ROME_SCORE,

@@ -11,7 +11,8 @@ from app.config import Settings
 from app.referentials import load_referentials
 from app.store import upgraded_store
 from indexers import referentials as referentials_refresh
-from indexers.pipeline import JobSettings, run_job
+from indexers.job_settings import JobSettings
+from indexers.pipeline import run_job
 from indexers.referential_sources import ConversionError, insee_naf, outputs, parse_sources
 from indexers.sources import SourceError
 from tests.indexers.ft_server import file_server
