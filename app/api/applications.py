@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, g, render_template, request
 
 from app.errors import ApiError, invalid_parameters, load_json_object
 from app.schemas_applications import ApplicationSchema, ReplySchema
-from app.services.applications import ApplicationInput, ApplicationService, decode_base64
+from app.services.application_checks import decode_base64
+from app.services.applications import ApplicationInput, ApplicationService
 
 bp = Blueprint("applications", __name__)
 _schema = ApplicationSchema()

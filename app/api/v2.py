@@ -8,7 +8,8 @@ from flask import Blueprint, request
 from app.api.applications import _load, get_application_service, idempotency
 from app.errors import ApiError
 from app.schemas_applications import V2ApplicationSchema
-from app.services.applications import ApplicationInput, decode_base64
+from app.services.application_checks import decode_base64
+from app.services.applications import ApplicationInput
 
 bp = Blueprint("v2", __name__, url_prefix="/api/v2")
 _application_schema = V2ApplicationSchema()

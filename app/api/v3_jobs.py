@@ -9,16 +9,9 @@ from app.clock import get_clock
 from app.errors import ApiError
 from app.extensions import get_engine, get_refs, get_settings
 from app.services import offer_exports
-from app.services.partner_jobs import (
-    JobNotFound,
-    PartnerJobError,
-    PartnerJobs,
-    clean_json,
-    load_contract,
-    read_shape,
-    validate_body,
-    with_nullable_enums,
-)
+from app.services.partner_job_mapping import PartnerJobError, read_shape
+from app.services.partner_job_schema import clean_json, load_contract, validate_body, with_nullable_enums
+from app.services.partner_jobs import JobNotFound, PartnerJobs
 from app.services.partners import Partner
 from app.services.v3_adapter import AdapterContext
 

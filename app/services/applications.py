@@ -1,22 +1,18 @@
-"""Applications ("Je candidate"): rules, storage with the outgoing e-mails in one transaction, recruiter replies.
+"""Applications ("Je candidate"): the target, the caps, storage with the outgoing e-mails in one transaction.
 
 The recruiter's address comes from the target's private contact block (offers and companies in the
 engine, deposited offers in the store); it is written to the outbox only and never returned or logged.
+The input's checks live in app/services/application_checks.py, the recruiters' replies in
+app/services/application_replies.py.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
 import hashlib
-import io
 import json
 import logging
 import uuid
-import zipfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,34 +24,22 @@ from app.config import Settings
 from app.errors import ApiError
 from app.referentials import get_referentials
 from app.search.contract import EngineUnavailable, SearchEngine
+from app.services.application_checks import CV_TYPES, check_cv, is_disposable, refused
+from app.services.application_replies import RecruiterReplies
 from app.services.deposited_offers import index_deposited_offer, utc
 from app.services.mailer import MailTemplates
 from app.services.outbox import enqueue
-from app.services.tokens import TokenExpired, TokenInvalid, Tokens, TokenUsed
+from app.services.tokens import Tokens
 from app.store import applications, company_opt_outs, deposited_offers, idempotency_keys, write_tx
 from app.store.applications import CLOSE_OFFER_AFTER, CLOSED_BY_APPLICATIONS
 
 log = logging.getLogger(__name__)
 
-DISPOSABLE_DOMAINS = Path(__file__).resolve().parent.parent / "data" / "disposable_email_domains.txt"
 PARIS = ZoneInfo("Europe/Paris")
-MAX_CV_BYTES = 3 * 1024 * 1024
 MAX_PER_APPLICANT_PER_DAY = 100
 MAX_PER_TARGET = 3
 MAX_PER_CALLER_PER_COMPANY_PER_DAY = 20
 CLOSE_AFTER = CLOSE_OFFER_AFTER  # an offer that reaches it is closed and leaves search
-REPLY_PURPOSE = "application.reply"
-INTENTIONS = ("interview", "refusal")
-#: The fixed refusal reasons a recruiter picks from (la-bonne-alternance.md §3).
-REFUSAL_REASONS = {
-    "competences": "Compétences insuffisantes pour le poste",
-    "personnalisation": "Manque de personnalisation de la candidature",
-    "formation": "Avis négatif sur l'école ou la formation",
-    "contrat": "Type de contrat inadapté",
-    "metier": "Notre entreprise ne recrute pas sur le métier recherché",
-}
-CV_TYPES = {"pdf": "application/pdf",
-            "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
 
 @dataclass(frozen=True)
@@ -95,70 +79,8 @@ class Target:
     deposited_id: int | None = None
 
 
-def refused(status: int, code: str, message: str, details: Any = None) -> ApiError:
-    return ApiError(status, code, message, details)
-
-
-# ----- checks of the input -----------------------------------------------------------------------------
-def decode_base64(text: str) -> bytes:
-    """Bytes of base64 `text`, or of a data URL ("data:application/pdf;base64,...")."""
-    if text.startswith("data:"):
-        header, _, text = text.partition(",")
-        if ";base64" not in header:
-            raise refused(400, "invalid_cv", "Le CV doit être encodé en base64.")
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise refused(400, "invalid_cv", "Le contenu du CV n'est pas du base64 valide.") from None
-
-
-def sniff(content: bytes) -> str | None:
-    """"pdf" or "docx" from the file's bytes (its magic number and, for DOCX, its ZIP parts), else None."""
-    if content.startswith(b"%PDF-"):
-        return "pdf"
-    if content.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                names = set(archive.namelist())
-        except zipfile.BadZipFile:
-            return None
-        if "[Content_Types].xml" in names and "word/document.xml" in names:
-            return "docx"
-    return None
-
-
-def check_cv(name: str, content: bytes) -> str:
-    """The CV's type when its name, size and bytes agree; a 400/413 naming the problem otherwise."""
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if extension not in CV_TYPES:
-        raise refused(400, "unsupported_cv_type", "Le CV doit être un fichier PDF ou DOCX.")
-    if len(content) > MAX_CV_BYTES:
-        raise refused(413, "cv_too_large", "Le CV dépasse la taille maximale de 3 Mo.")
-    detected = sniff(content)
-    if detected != extension:
-        raise refused(400, "unsupported_cv_type",
-                      "Le contenu du fichier ne correspond pas à un " + extension.upper() + " : seuls les PDF et "
-                      "DOCX sont acceptés.")
-    return detected
-
-
-@functools.lru_cache(maxsize=1)
-def disposable_domains(path: str = str(DISPOSABLE_DOMAINS)) -> frozenset[str]:
-    """The refused domains of the data file."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
-
-
-def is_disposable(email: str) -> bool:
-    """Whether `email` is at a disposable domain or one of its subdomains."""
-    domain = email.rsplit("@", 1)[-1].lower().strip(".")
-    parts = domain.split(".")
-    return any(".".join(parts[i:]) in disposable_domains() for i in range(len(parts) - 1))
-
-
-# ----- the service -------------------------------------------------------------------------------------
-class ApplicationService:
-    """Submit applications and record recruiters' replies."""
+class ApplicationService(RecruiterReplies):
+    """Submit applications and record recruiters' replies (app/services/application_replies.py)."""
 
     def __init__(self, store: Engine, engine: SearchEngine, settings: Settings, tokens: Tokens | None = None,
                  templates: MailTemplates | None = None, refs: Any = None) -> None:
@@ -337,10 +259,6 @@ class ApplicationService:
             company_name=target.company_name, caller=data.caller, cv_name=data.cv_name, cv_type=cv_type,
             cv_size=len(data.cv_content), cv_sha256=hashlib.sha256(data.cv_content).hexdigest()))
 
-    def reply_url(self, application_id: str, intention: str) -> str:
-        token = self.tokens.issue(REPLY_PURPOSE, {"id": application_id, "intention": intention})
-        return f"{self.settings.public_base_url}/candidature/reponse?token={token}"
-
     def _queue_mails(self, conn: Connection, application_id: str, data: ApplicationInput, target: Target,
                      cv_type: str) -> None:
         context = {"first_name": data.first_name, "last_name": data.last_name, "applicant_email": data.email,
@@ -376,62 +294,3 @@ class ApplicationService:
         except EngineUnavailable:
             log.warning("offer %s closed in the store; the engine was unavailable to remove it", target.id)
         log.info("offer %s closed after %d applications", target.id, CLOSE_AFTER)
-
-    # -- recruiter replies
-    def reply_context(self, token: str) -> dict[str, Any]:
-        """What the reply page shows for a link (without using it)."""
-        payload = self._read(token)
-        row = self._application(payload["id"])
-        return {"intention": payload["intention"], "application": row, "reasons": REFUSAL_REASONS,
-                "answered": row["intention"] is not None}
-
-    def _read(self, token: str) -> dict[str, Any]:
-        try:
-            payload = self.tokens.read(REPLY_PURPOSE, token)
-        except TokenExpired:
-            raise refused(410, "link_expired", "Ce lien a expiré.") from None
-        except TokenInvalid:
-            raise refused(400, "link_invalid", "Ce lien n'est pas valide.") from None
-        if payload.get("intention") not in INTENTIONS or not isinstance(payload.get("id"), str):
-            raise refused(400, "link_invalid", "Ce lien n'est pas valide.")
-        return payload
-
-    def _application(self, application_id: str) -> dict[str, Any]:
-        with self.store.connect() as conn:
-            row = conn.execute(sa.select(applications).where(applications.c.id == application_id)).mappings().first()
-        if row is None:
-            raise refused(404, "application_not_found", "Candidature introuvable.")
-        return dict(row)
-
-    def reply(self, token: str, reason: str | None = None, message: str = "") -> dict[str, Any]:
-        """Record the recruiter's answer given through a signed link and e-mail the applicant."""
-        payload = self._read(token)
-        intention = payload["intention"]
-        if intention == "refusal" and reason not in REFUSAL_REASONS:
-            raise refused(400, "invalid_reason", "Choisissez un motif de refus dans la liste.",
-                          {"reasons": list(REFUSAL_REASONS)})
-        try:
-            with write_tx(self.store) as conn:
-                row = conn.execute(sa.select(applications).where(applications.c.id == payload["id"])).mappings().first()
-                if row is None:
-                    raise refused(404, "application_not_found", "Candidature introuvable.")
-                if row["intention"] is not None:
-                    raise refused(409, "already_answered", "Vous avez déjà répondu à cette candidature.")
-                try:
-                    self.tokens.consume(conn, REPLY_PURPOSE, token)
-                except TokenUsed:
-                    raise refused(409, "link_used", "Ce lien a déjà été utilisé.") from None
-                conn.execute(sa.update(applications).where(applications.c.id == row["id"]).values(
-                    intention=intention, intention_reason=reason if intention == "refusal" else None,
-                    intention_message=message, intention_at=datetime.now(timezone.utc)))
-                context = {"first_name": row["applicant_first_name"], "company_name": row["company_name"],
-                           "target_title": row["target_title"], "message": message,
-                           "reason_label": REFUSAL_REASONS.get(reason or "", "")}
-                enqueue(conn, kind=f"application.{intention}", to=row["applicant_email"],
-                        ref=("application", row["id"]),
-                        rendered=self.templates.render(f"intention_{intention}", context),
-                        max_attempts=self.settings.outbox_max_attempts)
-        except IntegrityError:
-            raise refused(409, "link_used", "Ce lien a déjà été utilisé.") from None
-        log.info("application %s answered: %s", payload["id"], intention)
-        return {"id": payload["id"], "intention": intention}

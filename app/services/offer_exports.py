@@ -8,7 +8,7 @@ so a failed run leaves the previous files serving:
   ``GET /api/v3/jobs/export`` answers ``{url, lastUpdate}`` pointing to it, as the public service
   answers with a URL to its S3 file (their schema of that operation has only url and lastUpdate).
 - ``offres_v3.schema.json``: the feed's JSON Schema, ``{"type": "array", "items": <that read shape>}``
-  (nullable enums accepting null: partner_jobs.with_nullable_enums).
+  (nullable enums accepting null: partner_job_schema.with_nullable_enums).
 - ``offres_france_travail.csv``: France Travail's partner-feed layout ("|"-separated, one header
   line, one record per offer and contract nature). Layout source: la-bonne-alternance.md §5.3 and
   the field names of the public service's own FT export (mission-apprentissage/labonnealternance,
@@ -31,7 +31,8 @@ from sqlalchemy.engine import Engine
 
 from app.referentials import Referentials
 from app.services.deposited_offers import utc
-from app.services.partner_jobs import load_contract, read_shape, with_nullable_enums
+from app.services.partner_job_mapping import read_shape
+from app.services.partner_job_schema import load_contract, with_nullable_enums
 from app.services.public_urls import detail_page
 from app.services.v3_adapter import AdapterContext
 from app.store import api_keys, deposited_offers

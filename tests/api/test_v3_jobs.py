@@ -12,7 +12,8 @@ from jsonschema import Draft202012Validator
 from app.factory import create_app
 from app.search.contract import KINDS
 from app.search.embedded import EmbeddedEngine
-from app.services.partner_jobs import load_contract, siret_is_valid, with_nullable_enums
+from app.services.partner_job_mapping import siret_is_valid
+from app.services.partner_job_schema import load_contract, with_nullable_enums
 from app.services.partners import create_key
 
 JOBS = "/api/v3/jobs"
