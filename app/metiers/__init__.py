@@ -9,7 +9,9 @@ from flask import Flask, current_app
 
 from app.config import Settings
 from app.metiers.embeddings import VectorStore, load_embedder
-from app.metiers.index import MetierIndex, Resolution, RomeMatch, Suggestion, rare_appellations
+from app.metiers.entries import rare_appellations
+from app.metiers.index import MetierIndex
+from app.metiers.results import Resolution, RomeMatch, Suggestion
 from app.metiers.synonyms import load_synonyms
 from app.referentials import Referentials
 

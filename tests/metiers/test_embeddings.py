@@ -10,7 +10,7 @@ import pytest
 
 from app.metiers import MetierIndex, build_metier_index, rome_version
 from app.metiers.embeddings import BACKENDS, VectorStore, load_embedder
-from app.metiers.index import fiche_documents
+from app.metiers.entries import fiche_documents
 from app.metiers.synonyms import load_synonyms
 
 
