@@ -8,7 +8,7 @@ from app.store.base import metadata
 #: An offer that reaches this many applications is closed and leaves search (the public service's rule);
 #: here, beside the table, so the offers rebuild (indexers/) keeps it closed without importing a service.
 CLOSE_OFFER_AFTER = 80
-#: The status_reason written when that rule closes a deposited offer (its label: app/services/recruiter_offers.py).
+#: The status_reason written when that rule closes a deposited offer (its label: app/services/recruiter_offer_view.py).
 CLOSED_BY_APPLICATIONS = "max_applications"
 
 

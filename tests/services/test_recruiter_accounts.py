@@ -12,7 +12,8 @@ from app.clock import FixedClock
 from app.config import Settings
 from app.search.embedded import EmbeddedEngine
 from app.services.company_search import CompanyClosed, CompanySearch, EducationSector
-from app.services.recruiter_accounts import LOGIN_PURPOSE, AccountError, AccountService, LinkError, NotAllowed, SignUp
+from app.services.recruiter_account_sign_in import LOGIN_PURPOSE
+from app.services.recruiter_accounts import AccountError, AccountService, LinkError, NotAllowed, SignUp
 from app.services.siret import SiretError
 from app.store import get_store, outbox, recruiter_accounts
 from tests.services import company_search_server as api
