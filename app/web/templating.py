@@ -34,11 +34,9 @@ def detail_url(item: dict[str, Any], widget: bool = False, caller: str | None = 
     `position`, the result's rank on its results page, rides along as `rang` so an application or callback
     made from the detail page is counted at that rank (app/services/usage.py).
     """
-    endpoint = {"formation": "formation", "offer": "offer", "company": "company"}[item["kind"]]
-    arg = {"formation": "formation_id", "offer": "offer_id", "company": "siret"}[item["kind"]]
-    if widget:
-        return url_for(f"widget.{endpoint}", **{arg: item["id"]}, caller=caller or None, rang=position or None)
-    return url_for(f"pages.{endpoint}", **{arg: item["id"]}, rang=position or None)
+    if widget:  # the endpoints are named after the kinds (app.web.views.DETAIL_RULES)
+        return url_for(f"widget.{item['kind']}", doc_id=item["id"], caller=caller or None, rang=position or None)
+    return url_for(f"pages.{item['kind']}", doc_id=item["id"], rang=position or None)
 
 
 def result_rank() -> int | None:

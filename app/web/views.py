@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -29,6 +30,9 @@ _application = ApplicationFormSchema()
 _callback = CallbackFormSchema()
 _opt_out = OptOutFormSchema()
 KIND_OF_PATH = {"formations": "formation", "offres": "offer", "entreprises": "company"}
+#: The detail pages: kind (their endpoint and template name) → URL rule, the same on the site and under /widget.
+DETAIL_RULES = {"formation": "/formations/<path:doc_id>", "offer": "/offres/<path:doc_id>",
+                "company": "/entreprises/<doc_id>"}
 
 
 def load_item(kind: str, doc_id: str) -> dict[str, Any]:
@@ -41,6 +45,18 @@ def load_item(kind: str, doc_id: str) -> dict[str, Any]:
         abort(404)
     except Gone as exc:
         abort(410, description=exc.item.get("title", ""))
+
+
+def detail_page(kind: str, doc_id: str, widget: bool) -> str:
+    """The page of one formation (with the callback request when its centre takes them), offer (how to apply) or
+    company (the spontaneous application), on the site or inside the widget."""
+    return render_template(f"{kind}.html", item=load_item(kind, doc_id), widget=widget)
+
+
+def add_detail_pages(blueprint: Blueprint, widget: bool) -> None:
+    """Route the detail URLs of `blueprint` (the site's or the widget's) to `detail_page`, one endpoint a kind."""
+    for kind, rule in DETAIL_RULES.items():
+        blueprint.add_url_rule(rule, kind, partial(detail_page, kind, widget=widget), methods=["GET"])
 
 
 def search_page(template: str, args: Any = None, widget: bool = False, **context: Any):
@@ -72,22 +88,7 @@ def results():
     return search_page("results.html")
 
 
-@bp.get("/formations/<path:formation_id>")
-def formation(formation_id: str):
-    """One training course, with the callback request when its centre takes them."""
-    return render_template("formation.html", item=load_item("formation", formation_id), widget=False)
-
-
-@bp.get("/offres/<path:offer_id>")
-def offer(offer_id: str):
-    """One apprenticeship offer and how to apply."""
-    return render_template("offer.html", item=load_item("offer", offer_id), widget=False)
-
-
-@bp.get("/entreprises/<siret>")
-def company(siret: str):
-    """A company likely to hire, to which one may send a spontaneous application."""
-    return render_template("company.html", item=load_item("company", siret), widget=False)
+add_detail_pages(bp, widget=False)
 
 
 def _apply(kind: str, doc_id: str):

@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from app.web.forms import KINDS, RADII
-from app.web.views import load_item, search_page
+from app.web.views import add_detail_pages, search_page
 
 bp = Blueprint("widget", __name__, url_prefix="/widget")
 #: `scope` of the public service's widget → the kinds of results shown.
@@ -46,22 +46,8 @@ def search():
     return search_page("widget/results.html", args, widget=True, allowed_kinds=kinds)
 
 
-@bp.get("/formations/<path:formation_id>")
-def formation(formation_id: str):
-    """A training course inside the widget."""
-    return render_template("formation.html", item=load_item("formation", formation_id), widget=True)
-
-
-@bp.get("/offres/<path:offer_id>")
-def offer(offer_id: str):
-    """An offer inside the widget (applying opens the site in a new tab)."""
-    return render_template("offer.html", item=load_item("offer", offer_id), widget=True)
-
-
-@bp.get("/entreprises/<siret>")
-def company(siret: str):
-    """A company inside the widget."""
-    return render_template("company.html", item=load_item("company", siret), widget=True)
+# The detail pages, inside the widget (applying or asking a callback opens the site in a new tab).
+add_detail_pages(bp, widget=True)
 
 
 @bp.get("/test")
