@@ -29,7 +29,6 @@ _search = SearchFormSchema()
 _application = ApplicationFormSchema()
 _callback = CallbackFormSchema()
 _opt_out = OptOutFormSchema()
-KIND_OF_PATH = {"formations": "formation", "offres": "offer", "entreprises": "company"}
 #: The detail pages: kind (their endpoint and template name) → URL rule, the same on the site and under /widget.
 DETAIL_RULES = {"formation": "/formations/<path:doc_id>", "offer": "/offres/<path:doc_id>",
                 "company": "/entreprises/<doc_id>"}
