@@ -1,4 +1,4 @@
-"""HTTP hygiene for every response: request id, JSON logs, security headers, CORS, body limits, proxy hops."""
+"""HTTP hygiene for every response: request id, JSON logs, generic security headers, CORS, body limits, proxy hops."""
 from __future__ import annotations
 
 import json
@@ -26,11 +26,6 @@ LARGE_BODY_PREFIXES = ("/api/v1/application", "/api/v2/application", "/api/v2/_p
 #: Every other body (searches, deposits, answers) is small.
 SMALL_BODY_BYTES = 256 * 1024
 
-#: Pages that partners embed in an iframe: their frame-ancestors come from LBA_FRAME_ANCESTORS.
-WIDGET_PREFIXES = ("/widget", "/recherche", "/postuler", "/rdva", "/espace-pro/widget")
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
-       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-       "frame-ancestors {ancestors}")
 HSTS = "max-age=31536000; includeSubDomains"
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE"
 CORS_HEADERS = "Authorization, X-API-Key, Content-Type, Idempotency-Key, X-Request-Id"
@@ -139,14 +134,9 @@ def init_http_hygiene(app: Flask, settings: Settings) -> None:
         headers[REQUEST_ID_HEADER] = request_id() or ""
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        # The Content-Security-Policy of HTML answers (and its companions) is app/web/security.py's.
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", HSTS)
-        if response.mimetype == "text/html":
-            widget = request.path.startswith(WIDGET_PREFIXES)
-            headers.setdefault("Content-Security-Policy",
-                               CSP.format(ancestors=settings.frame_ancestors if widget else "'self'"))
-            if not widget:
-                headers.setdefault("X-Frame-Options", "SAMEORIGIN")  # for browsers without CSP level 2
         if request.path.startswith("/api/"):
             origin = _allowed_origin(settings)
             headers.add("Vary", "Origin")

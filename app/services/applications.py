@@ -87,7 +87,7 @@ class ApplicationService(RecruiterReplies):
         self.store = store
         self.engine = engine
         self.settings = settings
-        self.tokens = tokens or Tokens(settings.secret_key, settings.link_max_age_days * 86400)
+        self.tokens = tokens or Tokens.from_settings(settings)
         self.templates = templates or MailTemplates()
         self.refs = refs
 

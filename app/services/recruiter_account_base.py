@@ -31,7 +31,7 @@ class AccountBase:
         self.clock = clock
         self.settings = settings
         self.companies = companies
-        self.tokens = tokens or Tokens(settings.secret_key, settings.link_max_age_days * 86400)
+        self.tokens = tokens or Tokens.from_settings(settings)
         self.templates = templates or MailTemplates()
         self.on_validated: list[OnValidated] = on_validated if on_validated is not None else []
         self.engine = engine  # the search engine, for the company contact e-mail of the recruiters index

@@ -59,7 +59,7 @@ class RecruiterOffers:
         self.settings = settings
         self.clock = clock
         self.templates = templates or MailTemplates()
-        self.tokens = Tokens(settings.secret_key, settings.link_max_age_days * 86400)
+        self.tokens = Tokens.from_settings(settings)
 
     # ----- reads ---------------------------------------------------------------------------------
     def _row(self, conn: Connection, account: Mapping[Any, Any], offer_id: int) -> dict[str, Any]:

@@ -6,18 +6,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.engine import Connection
 
+from app.config import Settings
+from app.services.signing import Signer, TokenExpired as TokenExpired, TokenInvalid as TokenInvalid
 from app.store import used_tokens
-
-
-class TokenInvalid(ValueError):
-    """A link that was tampered with, made for another purpose, or never issued by us."""
-
-
-class TokenExpired(TokenInvalid):
-    """A genuine link older than its validity."""
 
 
 class TokenUsed(TokenInvalid):
@@ -28,26 +21,21 @@ class Tokens:
     """Issue and check links; the purpose is the itsdangerous salt, so a token of one purpose fails for another."""
 
     def __init__(self, secret_key: str, max_age_s: int) -> None:
-        if not secret_key:
-            raise ValueError("a signing key is required")
-        self.secret_key = secret_key
+        self._signer = Signer(secret_key, "lba.")
         self.max_age_s = max_age_s
 
-    def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(self.secret_key, salt=f"lba.{purpose}")
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Tokens:
+        """The tokens of the e-mailed links, valid for the configured number of days."""
+        return cls(settings.secret_key, settings.link_max_age_days * 86400)
 
     def issue(self, purpose: str, payload: dict[str, Any]) -> str:
-        """A URL-safe token carrying `payload` for `purpose`."""
-        return self._serializer(purpose).dumps(payload)
+        """A URL-safe token carrying `payload` for `purpose`, stamped by the machine's clock."""
+        return self._signer.sign(purpose, payload)
 
     def read(self, purpose: str, token: str, max_age_s: int | None = None) -> dict[str, Any]:
         """The payload of a genuine, unexpired token of `purpose` (does not consume it)."""
-        try:
-            payload = self._serializer(purpose).loads(token, max_age=max_age_s or self.max_age_s)
-        except SignatureExpired:
-            raise TokenExpired("lien expiré") from None
-        except BadSignature:
-            raise TokenInvalid("lien invalide") from None
+        payload, _ = self._signer.unsign(purpose, token, max_age_s or self.max_age_s)
         if not isinstance(payload, dict):
             raise TokenInvalid("lien invalide")
         return payload
@@ -58,16 +46,18 @@ class Tokens:
         Only the token's digest is stored: the table never holds a usable link.
         """
         payload = self.read(purpose, token, max_age_s)
-        digest = hashlib.sha256(token.encode()).hexdigest()
         if is_used(conn, token):
             raise TokenUsed("lien déjà utilisé")
-        conn.execute(sa.insert(used_tokens).values(token_sha256=digest, purpose=purpose,
+        conn.execute(sa.insert(used_tokens).values(token_sha256=_digest(token), purpose=purpose,
                                                    used_at=datetime.now(timezone.utc)))
         return payload
 
 
 def is_used(conn: Connection, token: str) -> bool:
     """Whether `token` has already been consumed."""
-    digest = hashlib.sha256(token.encode()).hexdigest()
     return conn.execute(sa.select(used_tokens.c.token_sha256)
-                        .where(used_tokens.c.token_sha256 == digest)).first() is not None
+                        .where(used_tokens.c.token_sha256 == _digest(token))).first() is not None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

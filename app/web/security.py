@@ -1,4 +1,4 @@
-"""Security headers of the pages: one Content-Security-Policy per page type (site pages, widget)."""
+"""The Content-Security-Policy of every HTML answer, one per page type (site pages, framable widget)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -37,24 +37,28 @@ def content_security_policy(frame_ancestors: str, tile_url: str) -> str:
 
 
 def register_page_headers(app: Flask) -> None:
-    """Set CSP and companions on HTML pages; the widget alone may be framed by other sites."""
+    """Set the one CSP and its companions on every HTML answer and on the pages' own; only the widget is framable.
+
+    app/http_hygiene.py adds what every answer carries (nosniff, Referrer-Policy, HSTS); JSON answers of the API
+    get no CSP: they are never rendered as documents.
+    """
 
     @app.after_request
     def _page_headers(response: Response) -> Response:
-        if request.blueprint not in PAGE_BLUEPRINTS and not response.mimetype == "text/html":
+        html = response.mimetype == "text/html"
+        if request.blueprint not in PAGE_BLUEPRINTS and not html:
             return response
         if request.path.startswith("/assets/"):
             if request.args.get("v"):
                 # Asset URLs carry their content hash: a new file gets a new URL.
                 response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-            return response
+            if not html:
+                return response
         settings = get_settings()
         widget = request.blueprint == "widget" and not request.path.startswith("/widget/test")
         ancestors = settings.frame_ancestors if widget else "'self'"
         response.headers["Content-Security-Policy"] = content_security_policy(ancestors, settings.map_tile_url)
-        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-        response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
         if not widget:
-            response.headers["X-Frame-Options"] = "SAMEORIGIN"
+            response.headers["X-Frame-Options"] = "SAMEORIGIN"  # for browsers without CSP level 2
         return response
