@@ -39,3 +39,21 @@ def test_the_demo_indexing_is_recorded_with_its_breakdown(tmp_path: Path, refs: 
     assert runs["formations"]["indexed_count"] == by_source["formation"]
     for kind in ("formation", "offer", "company"):
         assert sum(row[kind] for row in figures["searchable_breakdown"]["by_region"]) == by_source[kind]
+
+
+def test_the_demo_indexing_of_a_fresh_machine_finishes_without_a_migrated_store(tmp_path: Path, refs: Referentials,
+                                                                              capsys) -> None:
+    """Before any `lba db upgrade`: the index is built and marked, the runs are not recorded, nothing raises."""
+    demo = tmp_path / "demo" / "small"
+    demo_data.generate(refs, demo, "small", seed=3, today=date.today(),
+                       counts={"companies": 40, "offers": 30, "formations": 20})
+    settings = replace(Settings.from_env({}), index_dir=str(tmp_path / "index"),
+                       database_url=f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    index_demo_files(settings, demo)
+    out = capsys.readouterr().out
+    assert "store not migrated" in out and "indexed in" in out
+    engine = EmbeddedEngine(tmp_path / "index")
+    try:
+        assert engine.stats()["offer"]["documents"] > 0, engine.stats()
+    finally:
+        engine.close()
