@@ -32,6 +32,13 @@ class CleanSchema(Schema):
         return strip_nul(data)
 
 
+class StrictSchema(CleanSchema):
+    """A clean request schema that refuses fields it does not define."""
+
+    class Meta:
+        unknown = RAISE
+
+
 def _no_url(value: str) -> None:
     if URL_RE.search(value):
         raise ValidationError("Les adresses web ne sont pas autorisées ici.")
@@ -43,10 +50,24 @@ def _phone(value: str) -> None:
         raise ValidationError("Numéro de téléphone invalide.")
 
 
-class AnswerSchema(CleanSchema):
-    class Meta:
-        unknown = RAISE
+def _person_name() -> fields.String:
+    return fields.String(required=True, validate=[NAME_LENGTH, _no_url])
 
+
+def _email() -> fields.Email:
+    return fields.Email(required=True, error_messages={"invalid": "Adresse e-mail invalide."})
+
+
+def _phone_number() -> fields.String:
+    return fields.String(required=True, validate=_phone)
+
+
+def _cv_name() -> fields.String:
+    return fields.String(required=True, validate=validate.Regexp(
+        CV_NAME_RE, error="Seuls les fichiers .pdf et .docx sont acceptés."))
+
+
+class AnswerSchema(StrictSchema):
     question = fields.String(required=True, validate=validate.Length(max=500))
     answer = fields.String(required=True, validate=validate.Length(max=2000))
 
@@ -58,25 +79,18 @@ class V2AnswerSchema(AnswerSchema):
         unknown = EXCLUDE
 
 
-class CvSchema(CleanSchema):
-    class Meta:
-        unknown = RAISE
-
-    name = fields.String(required=True, validate=validate.Regexp(CV_NAME_RE, error="Seuls les fichiers .pdf et "
-                                                                                    ".docx sont acceptés."))
+class CvSchema(StrictSchema):
+    name = _cv_name()
     content = fields.String(required=True, metadata={"description": "Contenu du fichier en base64 (≤ 3 Mo)."})
 
 
-class ApplicationSchema(CleanSchema):
+class ApplicationSchema(StrictSchema):
     """POST /api/v1/applications (JSON; multipart sends the same fields, the CV as a file part `cv`)."""
 
-    class Meta:
-        unknown = RAISE
-
-    first_name = fields.String(required=True, validate=[NAME_LENGTH, _no_url])
-    last_name = fields.String(required=True, validate=[NAME_LENGTH, _no_url])
-    email = fields.Email(required=True, error_messages={"invalid": "Adresse e-mail invalide."})
-    phone = fields.String(required=True, validate=_phone)
+    first_name = _person_name()
+    last_name = _person_name()
+    email = _email()
+    phone = _phone_number()
     message = fields.String(load_default="", validate=validate.Length(max=10000))
     cv = fields.Nested(CvSchema, required=True)
     offer_id = fields.String(validate=validate.Length(min=1, max=120))
@@ -91,18 +105,14 @@ class ApplicationSchema(CleanSchema):
             raise ValidationError("Indiquez soit offer_id, soit company_siret.", "offer_id")
 
 
-class V2ApplicationSchema(CleanSchema):
+class V2ApplicationSchema(StrictSchema):
     """The public service's /v2/application body, field for field (its OpenAPI has additionalProperties false)."""
 
-    class Meta:
-        unknown = RAISE
-
-    applicant_first_name = fields.String(required=True, validate=[NAME_LENGTH, _no_url])
-    applicant_last_name = fields.String(required=True, validate=[NAME_LENGTH, _no_url])
-    applicant_email = fields.Email(required=True, error_messages={"invalid": "Adresse e-mail invalide."})
-    applicant_phone = fields.String(required=True, validate=_phone)
-    applicant_attachment_name = fields.String(required=True, validate=validate.Regexp(
-        CV_NAME_RE, error="Seuls les fichiers .pdf et .docx sont acceptés."))
+    applicant_first_name = _person_name()
+    applicant_last_name = _person_name()
+    applicant_email = _email()
+    applicant_phone = _phone_number()
+    applicant_attachment_name = _cv_name()
     applicant_attachment_content = fields.String(required=True, validate=validate.Length(max=4215276))
     recipient_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
     applicant_message = fields.String(allow_none=True, load_default=None)

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from app.schemas_responses import LabelSchema
 from app.services.callbacks import APPLICANT_TYPES, REASONS, REFERRERS
 
 REQUIRED = "Champ obligatoire."
@@ -87,11 +88,6 @@ class CallbackContextQuerySchema(_Strict):
     """Query of GET /api/v1/callbacks/context."""
 
     formation_id = fields.String(required=True, validate=validate.Length(min=1, max=200), error_messages=STRING)
-
-
-class LabelSchema(Schema):
-    code = fields.String(required=True)
-    label = fields.String(required=True)
 
 
 class CallbackContextSchema(Schema):

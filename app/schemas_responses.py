@@ -101,11 +101,15 @@ class ItemSchema(Schema):
     rome_scores = fields.Dict(keys=fields.String(), values=fields.Float())
 
 
-class RomeLabelSchema(Schema):
-    """A ROME code the search used, with its label."""
+class LabelSchema(Schema):
+    """A code with its label."""
 
     code = fields.String(required=True)
     label = fields.String(required=True)
+
+
+class RomeLabelSchema(LabelSchema):
+    """A ROME code the search used, with its label."""
 
 
 class SearchPlaceSchema(Schema):
@@ -176,10 +180,15 @@ class MetierSuggestionSchema(Schema):
     score = fields.Float(required=True)
 
 
-class MetiersResponseSchema(Schema):
-    """Job-title autocomplete."""
+class LookupResponseSchema(Schema):
+    """An answer to a typed text (autocomplete, resolution): the text first, as received."""
 
     query = fields.String(required=True)
+
+
+class MetiersResponseSchema(LookupResponseSchema):
+    """Job-title autocomplete."""
+
     metiers = fields.List(fields.Nested(MetierSuggestionSchema), required=True)
 
 
@@ -192,21 +201,25 @@ class ResolvedRomeSchema(Schema):
     score = fields.Float(required=True)
 
 
-class TextPlaceSchema(Schema):
-    """A commune named inside the text ("sur Lyon", "à Paris", a postal code)."""
+class CommuneSchema(Schema):
+    """What names a commune: its INSEE code, its name and its postal codes."""
 
     insee = fields.String(required=True)
     name = fields.String(required=True)
     postcodes = fields.List(fields.String(), required=True)
+
+
+class TextPlaceSchema(CommuneSchema):
+    """A commune named inside the text ("sur Lyon", "à Paris", a postal code)."""
+
     latitude = fields.Float(required=True)
     longitude = fields.Float(required=True)
     matched = fields.String(required=True, metadata={"description": "Les mots du texte qui nomment le lieu."})
 
 
-class ResolveResponseSchema(Schema):
+class ResolveResponseSchema(LookupResponseSchema):
     """Free text resolved to ranked ROME codes, and the place the text names, if any."""
 
-    query = fields.String(required=True)
     romes = fields.List(fields.Nested(ResolvedRomeSchema), required=True)
     place = fields.Nested(TextPlaceSchema, allow_none=True, metadata={
         "description": "La commune nommée dans le texte, ou null."})
@@ -219,12 +232,9 @@ class DepartmentSchema(Schema):
     name = fields.String(required=True)
 
 
-class CommuneSuggestionSchema(Schema):
+class CommuneSuggestionSchema(CommuneSchema):
     """One place suggestion."""
 
-    insee = fields.String(required=True)
-    name = fields.String(required=True)
-    postcodes = fields.List(fields.String(), required=True)
     department = fields.Nested(DepartmentSchema, required=True)
     latitude = fields.Float(required=True)
     longitude = fields.Float(required=True)
@@ -234,8 +244,7 @@ class CommuneSuggestionSchema(Schema):
     score = fields.Float()
 
 
-class CommunesResponseSchema(Schema):
+class CommunesResponseSchema(LookupResponseSchema):
     """Place autocomplete."""
 
-    query = fields.String(required=True)
     communes = fields.List(fields.Nested(CommuneSuggestionSchema), required=True)

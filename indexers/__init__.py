@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -108,6 +108,27 @@ def guarded(stats: ImportStats, mapper: Callable[..., T], item: Any, *args: Any,
             log.warning("%s: malformed item %r", stats.source, str(item.get("id") or item.get("siret") or "")[:40],
                         exc_info=True)
     return None
+
+
+def first_of_each_key(stats: ImportStats, items: Iterable[Any], record_of: Callable[[Any], T | None],
+                      key: Callable[[T], str], duplicate: str) -> Iterator[T]:
+    """The records of `items`, each item counted as read and the first record of a key winning.
+
+    `record_of` gives None for an item it rejected (already counted); a later record of a key seen
+    is rejected as `duplicate`; every record yielded counts as indexed.
+    """
+    seen: set[str] = set()
+    for item in items:
+        stats.read += 1
+        record = record_of(item)
+        if record is None:
+            continue
+        if key(record) in seen:
+            stats.reject(duplicate)
+            continue
+        seen.add(key(record))
+        stats.indexed += 1
+        yield record
 
 
 def text(value: Any) -> str:

@@ -12,6 +12,7 @@ from indexers import (
     ImportStats,
     Rejected,
     commune_of,
+    first_of_each_key,
     guarded,
     iso_utc,
     parse_datetime,
@@ -198,15 +199,7 @@ def map_formation(item: dict[str, Any], refs: Referentials, warn: Warn = _ignore
 
 def iter_documents(path: str | Path, refs: Referentials, stats: ImportStats) -> Iterator[dict[str, Any]]:
     """Formation documents of a JSON array of catalogue items, streamed; the first item of a key wins."""
-    seen: set[str] = set()
-    for item in stream_items(path):
-        stats.read += 1
-        record = guarded(stats, map_formation, item, refs, stats.warn)
-        if record is None:
-            continue
-        if record.key in seen:
-            stats.reject("duplicate key")
-            continue
-        seen.add(record.key)
-        stats.indexed += 1
+    for record in first_of_each_key(stats, stream_items(path),
+                                    lambda item: guarded(stats, map_formation, item, refs, stats.warn),
+                                    key=lambda record: record.key, duplicate="duplicate key"):
         yield to_document(record)

@@ -14,7 +14,18 @@ import numpy as np
 from pyproj import Transformer
 
 from app.referentials import Referentials
-from indexers import ImportStats, Rejected, as_float, commune_of, guarded, place_at, plausible, stream_items, text
+from indexers import (
+    ImportStats,
+    Rejected,
+    as_float,
+    commune_of,
+    first_of_each_key,
+    guarded,
+    place_at,
+    plausible,
+    stream_items,
+    text,
+)
 from mappings.common import Place
 from mappings.company import Company, to_document
 
@@ -206,20 +217,18 @@ def _project_batch(items: list[Any]) -> list[tuple[float, float] | None]:
     return projected
 
 
+def _projected(items: Iterator[Any]) -> Iterator[tuple[Any, tuple[float, float] | None]]:
+    """Each item with its (lat, lon), the items read and projected BATCH at a time."""
+    while batch := list(islice(items, BATCH)):
+        yield from zip(batch, _project_batch(batch))
+
+
 def iter_documents(path: str | Path, refs: Referentials, stats: ImportStats) -> Iterator[dict[str, Any]]:
     """Company documents of the algorithm's JSON array, streamed in batches; the first row of a SIRET wins."""
-    seen: set[str] = set()
     # closing(): a consumer that stops early (a failed build) must not leave the file open.
     with closing(stream_items(path)) as items:
-        while batch := list(islice(items, BATCH)):
-            for item, projected in zip(batch, _project_batch(batch)):
-                stats.read += 1
-                record = guarded(stats, map_company, item, refs, stats.warn, projected)
-                if record is None:
-                    continue
-                if record.siret in seen:
-                    stats.reject("duplicate siret")
-                    continue
-                seen.add(record.siret)
-                stats.indexed += 1
-                yield to_document(record)
+        for record in first_of_each_key(
+                stats, _projected(items),
+                lambda pair: guarded(stats, map_company, pair[0], refs, stats.warn, pair[1]),
+                key=lambda record: record.siret, duplicate="duplicate siret"):
+            yield to_document(record)

@@ -121,32 +121,31 @@ def load_payload(path: Path) -> Any:
         raise ConversionError(f"{NAME} {path.name}: not valid JSON ({exc})") from None
 
 
-def convert_regions(payload: Any, in_use: Mapping[str, Mapping[str, str]]) -> list[dict[str, str]]:
-    """regions.csv rows from the /regions answer; a field the API leaves out keeps its value in use."""
+def _divisions(source: str, what: str, key: str, own: Sequence[tuple[str, str]], payload: Any,
+               in_use: Mapping[str, Mapping[str, str]]) -> list[dict[str, str]]:
+    """Rows of régions or départements by code: `key` and `nom`, the `own` (column, API field) pairs, then the
+    chef-lieu and zone, which keep their value in use when the API leaves them out."""
     rows: dict[str, dict[str, str]] = {}
-    for item in _items("regions.json", payload):
+    for item in _items(source, payload):
         code = item.text("code")
         old = in_use.get(code, {})
         if code in rows:
-            raise item.fail("duplicate region code")
-        rows[code] = {"code_region": code, "nom": item.text("nom"),
+            raise item.fail(f"duplicate {what} code")
+        rows[code] = {key: code, "nom": item.text("nom"), **{column: item.text(field) for column, field in own},
                       "code_commune_chef_lieu": item.code("chefLieu", False) or old.get("code_commune_chef_lieu", ""),
                       "zone": item.text("zone", False) or old.get("zone", "")}
     return [rows[code] for code in sorted(rows)]
+
+
+def convert_regions(payload: Any, in_use: Mapping[str, Mapping[str, str]]) -> list[dict[str, str]]:
+    """regions.csv rows from the /regions answer; a field the API leaves out keeps its value in use."""
+    return _divisions("regions.json", "region", "code_region", (), payload, in_use)
 
 
 def convert_departements(payload: Any, in_use: Mapping[str, Mapping[str, str]]) -> list[dict[str, str]]:
     """departements.csv rows from the /departements answer."""
-    rows: dict[str, dict[str, str]] = {}
-    for item in _items("departements.json", payload):
-        code = item.text("code")
-        old = in_use.get(code, {})
-        if code in rows:
-            raise item.fail("duplicate département code")
-        rows[code] = {"code_departement": code, "nom": item.text("nom"), "code_region": item.text("codeRegion"),
-                      "code_commune_chef_lieu": item.code("chefLieu", False) or old.get("code_commune_chef_lieu", ""),
-                      "zone": item.text("zone", False) or old.get("zone", "")}
-    return [rows[code] for code in sorted(rows)]
+    return _divisions("departements.json", "département", "code_departement", (("code_region", "codeRegion"),),
+                      payload, in_use)
 
 
 def convert_communes(payload: Any, departements: Sequence[Mapping[str, str]], regions: Sequence[Mapping[str, str]],

@@ -97,10 +97,7 @@ class ElasticsearchConnection:
             options["basic_auth"] = basic
         if config.api_key:
             options["api_key"] = config.api_key
-        if any(host.startswith("https") for host in hosts):
-            options["verify_certs"] = config.verify_certs
-            if config.ca_certs:
-                options["ca_certs"] = config.ca_certs
+        options.update(_tls_options(config, hosts))
         # Several hosts: a node that fails a request is marked dead and the next attempt goes elsewhere.
         self.client = Elasticsearch(hosts, **options)
 
@@ -110,9 +107,7 @@ class ElasticsearchConnection:
         import elasticsearch
 
         # The client turns these into the vendored `compatible-with=8` types an Elasticsearch 8/9 expects.
-        headers = {"accept": "application/json"}
-        if body is not None:
-            headers["content-type"] = "application/x-ndjson" if ndjson else "application/json"
+        headers = _headers(body, ndjson)
         client = self.client if timeout_s is None else self.client.options(request_timeout=timeout_s)
         try:
             return client.perform_request(method, path, params=params, headers=headers, body=body).body
@@ -141,10 +136,9 @@ class OpenSearchConnection:
             options["http_auth"] = basic
         if config.api_key:
             options["headers"] = {"authorization": f"ApiKey {config.api_key}"}
-        if any(host.startswith("https") for host in hosts):
-            options.update(use_ssl=True, verify_certs=config.verify_certs)
-            if config.ca_certs:
-                options["ca_certs"] = config.ca_certs
+        tls = _tls_options(config, hosts)
+        if tls:
+            options.update(use_ssl=True, **tls)
         self.client = OpenSearch(hosts=hosts, **options)
         self.timeout_s = config.timeout_s
 
@@ -152,11 +146,9 @@ class OpenSearchConnection:
                 ndjson: bool = False, timeout_s: float | None = None) -> Any:
         from opensearchpy import exceptions
 
-        headers = {"accept": "application/json"}
-        if body is not None:
-            headers["content-type"] = "application/x-ndjson" if ndjson else "application/json"
-            if ndjson:
-                body = b"".join(orjson.dumps(line) + b"\n" for line in body).decode()
+        headers = _headers(body, ndjson)
+        if body is not None and ndjson:
+            body = b"".join(orjson.dumps(line) + b"\n" for line in body).decode()
         try:
             # Always an explicit client timeout: without one, opensearch-py takes a `timeout` parameter
             # meant for the server (the health wait's "60s") as its own and fails on it.
@@ -169,6 +161,24 @@ class OpenSearchConnection:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _tls_options(config: ConnectionConfig, hosts: list[str]) -> dict[str, Any]:
+    """Certificate checking and its CA bundle, which only mean something when a node speaks HTTPS."""
+    if not any(host.startswith("https") for host in hosts):
+        return {}
+    options: dict[str, Any] = {"verify_certs": config.verify_certs}
+    if config.ca_certs:
+        options["ca_certs"] = config.ca_certs
+    return options
+
+
+def _headers(body: Any, ndjson: bool) -> dict[str, str]:
+    """JSON answers asked for; a body goes as NDJSON (bulk, multi-search) or as one JSON document."""
+    headers = {"accept": "application/json"}
+    if body is not None:
+        headers["content-type"] = "application/x-ndjson" if ndjson else "application/json"
+    return headers
 
 
 def _quiet(logger_name: str) -> None:
