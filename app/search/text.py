@@ -28,7 +28,12 @@ def stopwords() -> frozenset[str]:
 
 def fold(text: str) -> str:
     """Lower case without diacritics (NFKD, combining marks removed), as FTS5's remove_diacritics does."""
-    decomposed = unicodedata.normalize("NFKD", text[:MAX_TEXT_CHARS].lower())
+    lowered = text[:MAX_TEXT_CHARS].lower()
+    if lowered.isascii():
+        # ASCII has nothing to decompose; most names and many labels are ASCII, and a build folds
+        # every document's text, so the per-character pass below is kept for the others.
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 

@@ -1,12 +1,13 @@
 """Free text with a bounded cost: the words both engines search, candidates-only scoring, the time budget."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 from app.search import text_columns
 from app.search.contract import KINDS, MatchQuery
 from app.search.embedded import EmbeddedEngine
-from app.search.text import MAX_WORDS, text_words
+from app.search.text import MAX_TEXT_CHARS, MAX_WORDS, fold, text_words
 from tests.factories import make_documents
 
 TODAY = date.today()
@@ -22,6 +23,21 @@ def test_words_are_folded_without_stop_words_or_syntax():
     assert len(text_words("ab cd ef gh ij kl mn op qr st uv wx yz")) == MAX_WORDS
     assert text_words("%ff%fe\x00boulanger") == ("ff", "fe", "boulanger")
 
+
+
+def test_fold_takes_the_ascii_shortcut_without_changing_any_answer():
+    # The reference: every text decomposed and stripped of its combining marks, shortcut or not.
+    def reference(text):
+        decomposed = unicodedata.normalize("NFKD", text[:MAX_TEXT_CHARS].lower())
+        return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+    texts = ["BOULANGERIE DUPONT", "Pâtissière à Saint-Étienne", "Manœuvre", "\u212a\u212b", "İstanbul",
+             "ﬁbre ﬂeuriste", "x" * (MAX_TEXT_CHARS + 10) + "é", "é" * (MAX_TEXT_CHARS + 10), ""]
+    for text in texts:
+        assert fold(text) == reference(text), text
+    assert fold("BOULANGERIE DUPONT") == "boulangerie dupont"
+    assert fold("\u212a") == "k"  # the Kelvin sign lower-cases to ASCII
+    assert fold("Pâtissière") == "patissiere"
 
 def _publish(engine, docs):
     for kind in KINDS:
