@@ -123,10 +123,11 @@ def first_of_each_key(stats: ImportStats, items: Iterable[Any], record_of: Calla
         record = record_of(item)
         if record is None:
             continue
-        if key(record) in seen:
+        record_key = key(record)
+        if record_key in seen:
             stats.reject(duplicate)
             continue
-        seen.add(key(record))
+        seen.add(record_key)
         stats.indexed += 1
         yield record
 

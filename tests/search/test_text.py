@@ -24,7 +24,6 @@ def test_words_are_folded_without_stop_words_or_syntax():
     assert text_words("%ff%fe\x00boulanger") == ("ff", "fe", "boulanger")
 
 
-
 def test_fold_takes_the_ascii_shortcut_without_changing_any_answer():
     # The reference: every text decomposed and stripped of its combining marks, shortcut or not.
     def reference(text):
@@ -38,6 +37,7 @@ def test_fold_takes_the_ascii_shortcut_without_changing_any_answer():
     assert fold("BOULANGERIE DUPONT") == "boulangerie dupont"
     assert fold("\u212a") == "k"  # the Kelvin sign lower-cases to ASCII
     assert fold("Pâtissière") == "patissiere"
+
 
 def _publish(engine, docs):
     for kind in KINDS:
